@@ -1,0 +1,103 @@
+/*
+ * libllmbench: the mock engine, a simulated OpenAI-compatible inference
+ * server for dry runs and tests.
+ *
+ * It serves POST /v1/chat/completions and POST /v1/completions (streaming as
+ * server-sent events, or a single JSON body when "stream" is false) and
+ * GET /v1/models, over HTTP/1.1 with keep-alive, on one thread and one epoll
+ * loop. Tokens leave at precise times: the first `ttft_ms` after the request
+ * arrived, then one every `itl_ms`. Usage is exact: prompt tokens follow
+ * llmb_mock_prompt_tokens(), generated tokens are the request's max_tokens
+ * (or max_completion_tokens), or `default_tokens` when it gives none.
+ * GET /mock/stats returns JSON with how late, against schedule, it sent
+ * every event.
+ */
+#ifndef LLMBENCH_MOCK_H
+#define LLMBENCH_MOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llmbench/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct llmb_mock llmb_mock;
+
+/** How the mock reports token usage in a stream. */
+typedef enum llmb_mock_usage {
+    /** As OpenAI: a final chunk with "choices": [] and "usage", sent only when the request
+     *  asked with "stream_options": {"include_usage": true}. */
+    LLMB_MOCK_USAGE_FINAL = 0,
+    /** As some llama.cpp builds: "usage" inside the last content chunk, always. */
+    LLMB_MOCK_USAGE_LAST_CHUNK,
+    /** As Groq: "x_groq": {"usage": {...}} in the last chunk, always. */
+    LLMB_MOCK_USAGE_GROQ,
+    /** Never report usage. */
+    LLMB_MOCK_USAGE_NONE
+} llmb_mock_usage;
+
+/** Options of a mock engine. Start from LLMB_MOCK_OPTIONS_INIT. */
+typedef struct llmb_mock_options {
+    const char *host;        /**< address to listen on (default "127.0.0.1") */
+    unsigned port;           /**< TCP port; 0 picks a free one (see llmb_mock_port) */
+    double ttft_ms;          /**< request arrival to first token (default 50) */
+    double itl_ms;           /**< gap between tokens (default 10) */
+    unsigned default_tokens; /**< tokens generated when the request sets no limit (default 128) */
+    const char *model;       /**< model id reported and listed (default "mock-model") */
+    llmb_mock_usage usage;   /**< usage reporting style (default FINAL) */
+    unsigned max_connections; /**< open connections at most (default 16384) */
+} llmb_mock_options;
+
+#define LLMB_MOCK_OPTIONS_INIT                                                                     \
+    {"127.0.0.1", 0, 50.0, 10.0, 128, "mock-model", LLMB_MOCK_USAGE_FINAL, 16384}
+
+/** Lateness of the events the mock sent, against their scheduled times. */
+typedef struct llmb_mock_stats {
+    uint64_t requests;    /**< requests answered (any endpoint) */
+    uint64_t events;      /**< timed events sent (tokens and final chunks) */
+    uint64_t late_p50_ns; /**< median lateness */
+    uint64_t late_p99_ns;
+    uint64_t late_max_ns;
+    uint64_t open_connections;
+    uint64_t max_open_connections;
+} llmb_mock_stats;
+
+/**
+ * Create a mock engine listening on host:port (it binds and listens here, so
+ * clients may connect as soon as this returns, before llmb_mock_run). The
+ * options are copied. Free with llmb_mock_free.
+ */
+LLMB_API llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out,
+                                   llmb_error *err);
+/** The TCP port it listens on (the chosen one when the options said 0). */
+LLMB_API unsigned llmb_mock_port(const llmb_mock *m);
+/**
+ * Serve until llmb_mock_stop is called. Runs on the calling thread. Returns
+ * LLMB_OK after a stop, or an error if the event loop itself failed.
+ */
+LLMB_API llmb_status llmb_mock_run(llmb_mock *m);
+/**
+ * Ask a running llmb_mock_run to return. Safe from a signal handler and from
+ * any thread; open streams are closed.
+ */
+LLMB_API void llmb_mock_stop(llmb_mock *m);
+/** A snapshot of the statistics; safe to call from another thread while it runs. */
+LLMB_API void llmb_mock_get_stats(llmb_mock *m, llmb_mock_stats *out);
+/** Close the listening socket and all connections and free; NULL does nothing. */
+LLMB_API void llmb_mock_free(llmb_mock *m);
+
+/**
+ * The mock's deterministic prompt token count for one text: ceil(bytes / 4),
+ * so 0 for an empty text. A chat request counts the sum over its messages'
+ * "content" strings; a completions request its "prompt" string.
+ */
+LLMB_API uint64_t llmb_mock_prompt_tokens(const char *text, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LLMBENCH_MOCK_H */

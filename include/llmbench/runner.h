@@ -1,0 +1,93 @@
+/*
+ * libllmbench: the request runner. One event loop (libcurl's multi socket
+ * interface on epoll, with a timer) sends each request when the schedule says
+ * it is due, timestamps every arrival before parsing it, decodes the stream
+ * incrementally, and hands each finished request to a callback at once.
+ * No thread per request: all requests of a run share the calling thread.
+ */
+#ifndef LLMBENCH_RUNNER_H
+#define LLMBENCH_RUNNER_H
+
+#include <stdint.h>
+
+#include "llmbench/common.h"
+#include "llmbench/endpoint.h"
+#include "llmbench/record.h"
+#include "llmbench/schedule.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct llmb_runner llmb_runner;
+
+/** The prompt the original scripts sent. */
+#define LLMB_DEFAULT_PROMPT "Write a long essay on the topic of spring."
+
+/** Called once per finished request, on the run's thread; see llmb_record for lifetimes. */
+typedef void (*llmb_record_fn)(const llmb_record *rec, void *user);
+
+/** Where a run stands. */
+typedef struct llmb_progress {
+    uint64_t planned;    /**< requests the run will send */
+    uint64_t sent;       /**< requests sent so far */
+    uint64_t finished;   /**< requests finished (succeeded or failed) */
+    uint64_t failed;     /**< of those, failed */
+    uint64_t in_flight;  /**< sent and not finished */
+    uint64_t elapsed_ns; /**< since the run's origin */
+} llmb_progress;
+
+/** Called on the run's thread after sends and completions, and periodically. */
+typedef void (*llmb_progress_fn)(const llmb_progress *p, void *user);
+
+/** What to send and whom to tell. Start from LLMB_RUN_OPTIONS_INIT. */
+typedef struct llmb_run_options {
+    uint64_t requests;          /**< how many requests (>= 1; default 5) */
+    const char *prompt;         /**< the prompt text (default LLMB_DEFAULT_PROMPT) */
+    long max_tokens;            /**< max_tokens sent with each request; 0 = not sent */
+    llmb_record_fn on_record;   /**< may be NULL */
+    void *record_user;          /**< passed to on_record */
+    llmb_progress_fn on_progress; /**< may be NULL */
+    void *progress_user;        /**< passed to on_progress */
+    double progress_interval_s; /**< call on_progress at least this often while running (default 0.25) */
+} llmb_run_options;
+
+#define LLMB_RUN_OPTIONS_INIT {5, LLMB_DEFAULT_PROMPT, 0, NULL, NULL, NULL, NULL, 0.25}
+
+/**
+ * A runner for one run. The endpoint, schedule and strings in the options are
+ * copied where needed: they may be freed once this returns. The endpoint must
+ * have a model (set one, or call llmb_endpoint_discover_model first).
+ * Free with llmb_runner_free.
+ */
+LLMB_API llmb_status llmb_runner_new(const llmb_endpoint *ep, const llmb_schedule *sched,
+                                     const llmb_run_options *opts, llmb_runner **out,
+                                     llmb_error *err);
+/**
+ * Run to the end: every request sent and finished, each reported through
+ * on_record. Returns LLMB_OK when the run completed (individual requests may
+ * still have failed: they are records with an error class), LLMB_ERR_STOPPED
+ * when llmb_runner_stop ended it early (requests in flight are then reported
+ * as cancelled, with what they had received), or another status if the
+ * event loop itself failed (see llmb_runner_errmsg). A runner runs once.
+ */
+LLMB_API llmb_status llmb_runner_run(llmb_runner *r);
+/**
+ * Ask a running llmb_runner_run to stop sending and cancel what is in flight.
+ * Safe to call from a signal handler or another thread.
+ */
+LLMB_API void llmb_runner_stop(llmb_runner *r);
+/** CLOCK_MONOTONIC ns at which the run started (records are relative to it); 0 before. */
+LLMB_API uint64_t llmb_runner_origin_ns(const llmb_runner *r);
+/** Current progress (also valid after the run). */
+LLMB_API void llmb_runner_progress(const llmb_runner *r, llmb_progress *out);
+/** Text of the last failure of the runner itself; "" if none. Valid until the next call. */
+LLMB_API const char *llmb_runner_errmsg(const llmb_runner *r);
+/** Free; NULL does nothing. Must not be called while llmb_runner_run is running. */
+LLMB_API void llmb_runner_free(llmb_runner *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LLMBENCH_RUNNER_H */

@@ -1,0 +1,1 @@
+int llmb_tool_placeholder(void); int llmb_tool_placeholder(void) { return 0; }
