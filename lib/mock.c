@@ -1,1 +1,1139 @@
-/* placeholder */
+/*
+ * The mock engine: sockets, one epoll loop, and the clock.
+ *
+ * Every connection has at most one pending deadline (its next event, the
+ * moment its whole answer is due, or the end of a lingering close), kept in
+ * a binary min-heap indexed from the connection, so that scheduling and
+ * cancelling cost O(log n) and nothing ever scans all connections. One
+ * timerfd (absolute CLOCK_MONOTONIC) is armed at the heap's earliest
+ * deadline; an eventfd carries llmb_mock_stop. Due events are sent before
+ * and between socket events, so that a burst of requests delays a token by
+ * at most one socket event's work.
+ *
+ * Only the run thread touches connections. The statistics that other threads
+ * read are single-writer atomics: the writer does a relaxed load and store
+ * (no locked instruction on the hot path), readers a relaxed load.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "llmbench/clock.h"
+#include "mock_internal.h"
+
+/* Lateness histogram: 1 us buckets below 4.096 ms, then 32 per octave (3 %). */
+#define HIST_LINEAR   4096u
+#define HIST_SUB_BITS 5u
+#define HIST_SUB      (1u << HIST_SUB_BITS)
+#define HIST_OCTAVES  42u /* 2^12 us up to 2^54 us, beyond any uint64_t of ns */
+#define HIST_BUCKETS  (HIST_LINEAR + HIST_OCTAVES * HIST_SUB)
+
+#define BUSY_IN_MAX      (64u * 1024u)   /* pipelined bytes held while answering */
+#define OUT_MAX          (1024u * 1024u) /* unsent bytes before a client is deemed gone */
+#define LINGER_NS        (2 * LLMB_NS_PER_S)
+#define LINGER_BYTES_MAX (64u * 1024u * 1024u)
+#define ACCEPT_BATCH     64 /* accepts per wake-up, so that due events are not held up */
+#define READ_ROUNDS      4
+#define MAX_EVENTS       128
+#define MAX_MS           3600000.0 /* ttft and itl: at most an hour */
+#define NO_HEAP          SIZE_MAX
+
+enum conn_state { CONN_IDLE, CONN_BUSY, CONN_LINGER, CONN_DEAD };
+
+struct mock_conn {
+    int fd;
+    enum conn_state state;
+    uint32_t ev_mask; /* events registered with epoll */
+    size_t heap_idx;  /* position in the heap, or NO_HEAP */
+    uint64_t deadline_ns;
+    struct mock_conn *prev, *next; /* the live list; `next` links the dead list too */
+
+    llmbi_mock_buf in; /* request bytes not consumed yet */
+    size_t scan;       /* where the search for the end of the head resumes */
+    int head_parsed;
+    llmbi_mock_head head;
+    int continue_sent;
+    int close_after; /* close once the current answer is out */
+    llmbi_mock_buf out; /* bytes the socket did not take yet */
+
+    /* The answer in progress (CONN_BUSY). */
+    llmbi_mock_job job;
+    int chunked;
+    uint64_t arrival_ns;
+    uint64_t next_token;
+
+    uint64_t linger_bytes;
+};
+
+typedef atomic_uint_least64_t mock_counter;
+
+struct llmb_mock {
+    char *host;
+    char *model;
+    unsigned port;
+    unsigned default_tokens;
+    unsigned max_connections;
+    llmb_mock_usage usage;
+    uint64_t ttft_ns;
+    uint64_t itl_ns;
+    char *models_body; /* GET /v1/models never changes */
+
+    int listen_fd;
+    int epoll_fd;
+    int timer_fd;
+    int stop_fd;
+    int reserve_fd; /* given up to accept-and-close when out of descriptors */
+    /* Their addresses tell the non-connection descriptors apart in epoll events. */
+    char tag_listen, tag_timer, tag_stop;
+    atomic_int running;
+    uint64_t armed_ns; /* the timer's deadline; 0 disarmed, UINT64_MAX unknown */
+
+    struct mock_conn **heap;
+    size_t heap_len, heap_cap;
+    struct mock_conn *conns; /* live */
+    struct mock_conn *dead;  /* closed, freed at the end of the loop iteration */
+    size_t n_conns;
+    uint64_t next_id;
+
+    llmbi_mock_buf tx; /* what is being sent, reused */
+    char ev[LLMBI_MOCK_EVENT_MAX];
+    char rx[64 * 1024];
+
+    mock_counter requests, events, open_conns, max_open, late_max, over_1ms;
+    mock_counter hist[HIST_BUCKETS];
+};
+
+static void conn_process_input(llmb_mock *m, struct mock_conn *c);
+
+/* ---- statistics ---- */
+
+static void bump(mock_counter *a, uint64_t n)
+{
+    atomic_store_explicit(a, atomic_load_explicit(a, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+static uint64_t peek(mock_counter *a)
+{
+    return atomic_load_explicit(a, memory_order_relaxed);
+}
+
+static unsigned top_bit(uint64_t v)
+{
+    unsigned e = 0;
+    while (v >>= 1)
+        e++;
+    return e;
+}
+
+static size_t hist_index(uint64_t late_ns)
+{
+    uint64_t us = late_ns / 1000;
+    unsigned e;
+    size_t i;
+    if (us < HIST_LINEAR)
+        return (size_t)us;
+    e = top_bit(us); /* >= 12 */
+    i = HIST_LINEAR + (size_t)(e - 12) * HIST_SUB +
+        (size_t)((us >> (e - HIST_SUB_BITS)) & (HIST_SUB - 1));
+    return i < HIST_BUCKETS ? i : HIST_BUCKETS - 1;
+}
+
+/* The middle of a bucket, in ns. */
+static uint64_t hist_value(size_t i)
+{
+    size_t j, e, sub;
+    uint64_t width;
+    if (i < HIST_LINEAR)
+        return (uint64_t)i * 1000 + 500;
+    j = i - HIST_LINEAR;
+    e = j / HIST_SUB + 12;
+    sub = j % HIST_SUB;
+    width = (uint64_t)1 << (e - HIST_SUB_BITS);
+    return ((HIST_SUB + sub) * width + width / 2) * 1000;
+}
+
+static void record_late(llmb_mock *m, uint64_t late_ns, unsigned n)
+{
+    if (n == 0)
+        return;
+    bump(&m->hist[hist_index(late_ns)], n);
+    bump(&m->events, n);
+    if (late_ns > peek(&m->late_max))
+        atomic_store_explicit(&m->late_max, late_ns, memory_order_relaxed);
+    if (late_ns > LLMB_NS_PER_MS)
+        bump(&m->over_1ms, n);
+}
+
+void llmb_mock_get_stats(llmb_mock *m, llmb_mock_stats *out)
+{
+    uint64_t total = 0, seen = 0, rank50, rank99;
+    size_t i;
+    int have50 = 0;
+
+    if (!out)
+        return;
+    memset(out, 0, sizeof *out);
+    if (!m)
+        return;
+    out->requests = peek(&m->requests);
+    out->events = peek(&m->events);
+    out->late_max_ns = peek(&m->late_max);
+    out->late_over_1ms = peek(&m->over_1ms);
+    out->open_connections = peek(&m->open_conns);
+    out->max_open_connections = peek(&m->max_open);
+    /* Buckets change while we read: rank against the sum of what we read. */
+    for (i = 0; i < HIST_BUCKETS; i++)
+        total += peek(&m->hist[i]);
+    if (total == 0)
+        return;
+    rank50 = (total + 1) / 2;
+    rank99 = total - total / 100; /* ceil(0.99 * total) */
+    for (i = 0; i < HIST_BUCKETS && seen < rank99; i++) {
+        seen += peek(&m->hist[i]);
+        if (!have50 && seen >= rank50) {
+            out->late_p50_ns = hist_value(i);
+            have50 = 1;
+        }
+        if (seen >= rank99)
+            out->late_p99_ns = hist_value(i);
+    }
+    /* A bucket's middle may pass the exact maximum. */
+    if (out->late_p50_ns > out->late_max_ns)
+        out->late_p50_ns = out->late_max_ns;
+    if (out->late_p99_ns > out->late_max_ns)
+        out->late_p99_ns = out->late_max_ns;
+}
+
+/* ---- the deadline heap ---- */
+
+static void heap_set(llmb_mock *m, size_t i, struct mock_conn *c)
+{
+    m->heap[i] = c;
+    c->heap_idx = i;
+}
+
+static void heap_up(llmb_mock *m, size_t i)
+{
+    struct mock_conn *c = m->heap[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (m->heap[parent]->deadline_ns <= c->deadline_ns)
+            break;
+        heap_set(m, i, m->heap[parent]);
+        i = parent;
+    }
+    heap_set(m, i, c);
+}
+
+static void heap_down(llmb_mock *m, size_t i)
+{
+    struct mock_conn *c = m->heap[i];
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= m->heap_len)
+            break;
+        if (child + 1 < m->heap_len &&
+            m->heap[child + 1]->deadline_ns < m->heap[child]->deadline_ns)
+            child++;
+        if (c->deadline_ns <= m->heap[child]->deadline_ns)
+            break;
+        heap_set(m, i, m->heap[child]);
+        i = child;
+    }
+    heap_set(m, i, c);
+}
+
+/* Room is reserved when a connection is accepted, so this cannot fail. */
+static void heap_push(llmb_mock *m, struct mock_conn *c, uint64_t deadline_ns)
+{
+    c->deadline_ns = deadline_ns;
+    heap_set(m, m->heap_len++, c);
+    heap_up(m, m->heap_len - 1);
+}
+
+static void heap_remove(llmb_mock *m, struct mock_conn *c)
+{
+    size_t i = c->heap_idx;
+    struct mock_conn *last;
+    if (i == NO_HEAP)
+        return;
+    c->heap_idx = NO_HEAP;
+    last = m->heap[--m->heap_len];
+    if (last == c)
+        return;
+    heap_set(m, i, last);
+    heap_up(m, i);
+    heap_down(m, last->heap_idx);
+}
+
+static int heap_reserve(llmb_mock *m, size_t n)
+{
+    struct mock_conn **h;
+    size_t cap = m->heap_cap ? m->heap_cap : 64;
+    if (n <= m->heap_cap)
+        return 0;
+    while (cap < n)
+        cap *= 2;
+    h = realloc(m->heap, cap * sizeof *h);
+    if (!h)
+        return -1;
+    m->heap = h;
+    m->heap_cap = cap;
+    return 0;
+}
+
+static int arm_timer(llmb_mock *m)
+{
+    uint64_t want = m->heap_len ? m->heap[0]->deadline_ns : 0;
+    struct itimerspec its;
+    if (want == m->armed_ns)
+        return 0;
+    memset(&its, 0, sizeof its);
+    its.it_value.tv_sec = (time_t)(want / LLMB_NS_PER_S);
+    its.it_value.tv_nsec = (long)(want % LLMB_NS_PER_S);
+    if (timerfd_settime(m->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+        return -1;
+    m->armed_ns = want;
+    return 0;
+}
+
+/* ---- connections ---- */
+
+static void conn_close(llmb_mock *m, struct mock_conn *c)
+{
+    if (c->state == CONN_DEAD)
+        return;
+    heap_remove(m, c);
+    close(c->fd);
+    c->fd = -1;
+    c->state = CONN_DEAD;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        m->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    /* Freed later: an event for it may still wait in this round's epoll array. */
+    c->prev = NULL;
+    c->next = m->dead;
+    m->dead = c;
+    m->n_conns--;
+    atomic_store_explicit(&m->open_conns, m->n_conns, memory_order_relaxed);
+}
+
+static void free_dead(llmb_mock *m)
+{
+    while (m->dead) {
+        struct mock_conn *c = m->dead;
+        m->dead = c->next;
+        llmbi_mock_job_clear(&c->job);
+        llmbi_mock_buf_free(&c->in);
+        llmbi_mock_buf_free(&c->out);
+        free(c);
+    }
+}
+
+static size_t conn_in_limit(const struct mock_conn *c)
+{
+    switch (c->state) {
+    case CONN_IDLE:
+        if (c->close_after)
+            return 0;
+        if (c->head_parsed)
+            return c->head.head_len + (size_t)c->head.content_length;
+        return LLMBI_MOCK_HEAD_MAX;
+    case CONN_BUSY:
+        return BUSY_IN_MAX;
+    case CONN_LINGER:
+        return SIZE_MAX;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * Ask epoll for what the connection can use now: reading only while its
+ * buffer may grow (level-triggered epoll would otherwise spin), writing only
+ * while bytes wait. Hang-ups are always reported.
+ */
+static void conn_update_events(llmb_mock *m, struct mock_conn *c)
+{
+    uint32_t want = EPOLLRDHUP;
+    struct epoll_event ev;
+    if (c->state == CONN_DEAD)
+        return;
+    if (c->in.len < conn_in_limit(c))
+        want |= EPOLLIN;
+    if (c->out.len > 0)
+        want |= EPOLLOUT;
+    if (want == c->ev_mask)
+        return;
+    memset(&ev, 0, sizeof ev);
+    ev.events = want;
+    ev.data.ptr = c;
+    if (epoll_ctl(m->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+        conn_close(m, c);
+        return;
+    }
+    c->ev_mask = want;
+}
+
+/*
+ * Send now what the socket takes and keep the rest, in order. Returns -1 when
+ * the connection is closed (the caller must stop using it but need not free).
+ */
+static int conn_send(llmb_mock *m, struct mock_conn *c, const char *p, size_t n)
+{
+    if (c->state == CONN_DEAD)
+        return -1;
+    if (c->out.len == 0) {
+        while (n > 0) {
+            ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+            if (w < 0) {
+                if (errno == EINTR)
+                    continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK)
+                    break;
+                conn_close(m, c);
+                return -1;
+            }
+            p += w;
+            n -= (size_t)w;
+        }
+        if (n == 0)
+            return 0;
+    }
+    if (c->out.len + n > OUT_MAX || llmbi_mock_buf_append(&c->out, p, n) != 0) {
+        conn_close(m, c);
+        return -1;
+    }
+    conn_update_events(m, c);
+    return c->state == CONN_DEAD ? -1 : 0;
+}
+
+/* Half-close, then read and drop what the client still sends, so that closing
+ * with unread bytes does not reset the connection before it read our answer. */
+static void conn_linger(llmb_mock *m, struct mock_conn *c)
+{
+    shutdown(c->fd, SHUT_WR);
+    c->state = CONN_LINGER;
+    c->linger_bytes = 0;
+    llmbi_mock_buf_free(&c->in);
+    llmbi_mock_buf_free(&c->out);
+    heap_push(m, c, llmb_now_ns() + LINGER_NS);
+    conn_update_events(m, c);
+}
+
+static void reply(llmb_mock *m, struct mock_conn *c, int status, const char *extra_headers,
+                  const char *body)
+{
+    m->tx.len = 0;
+    if (!body || llmbi_mock_append_json_response(&m->tx, status, extra_headers, c->close_after,
+                                                 body, strlen(body)) != 0) {
+        conn_close(m, c);
+        return;
+    }
+    bump(&m->requests, 1);
+    conn_send(m, c, m->tx.data, m->tx.len);
+}
+
+static void reply_error(llmb_mock *m, struct mock_conn *c, int status, int close,
+                        const char *extra_headers, const char *message)
+{
+    char *body;
+    if (close)
+        c->close_after = 1;
+    body = llmbi_mock_body_error(status, message);
+    reply(m, c, status, extra_headers, body);
+    free(body);
+}
+
+/* A request path or method fit for an error text: printable ASCII, shortened. */
+static void printable(char *dst, size_t cap, const char *src, size_t n)
+{
+    size_t i, k = 0;
+    for (i = 0; i < n && k + 4 < cap; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        dst[k++] = (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') ? (char)ch : '?';
+    }
+    if (i < n && k + 3 < cap) {
+        memcpy(dst + k, "...", 3);
+        k += 3;
+    }
+    dst[k] = '\0';
+}
+
+static uint64_t token_time(const llmb_mock *m, const struct mock_conn *c, uint64_t k)
+{
+    return c->arrival_ns + m->ttft_ns + k * m->itl_ns;
+}
+
+static void start_answer(llmb_mock *m, struct mock_conn *c, llmbi_mock_api api, uint64_t now)
+{
+    char msg[320];
+    const char *body = c->in.data + c->head.head_len;
+    llmb_status st;
+    size_t n;
+
+    st = llmbi_mock_decode(body, (size_t)c->head.content_length, api, m->model,
+                           m->default_tokens, &c->job, msg, sizeof msg);
+    if (st != LLMB_OK) {
+        reply_error(m, c, st == LLMB_ERR_NOMEM ? 500 : 400, 0, NULL, msg);
+        return;
+    }
+    c->job.id = ++m->next_id;
+    c->job.created = (long long)time(NULL);
+    c->arrival_ns = now;
+    c->next_token = 0;
+    /* HTTP/1.0 has no chunks: the end of the stream is the end of the connection. */
+    c->chunked = c->head.version_minor >= 1;
+    c->state = CONN_BUSY;
+    if (!c->job.stream) {
+        uint64_t last = c->job.tokens ? c->job.tokens - 1 : 0;
+        heap_push(m, c, token_time(m, c, last));
+        return;
+    }
+    m->tx.len = 0;
+    if (llmbi_mock_append_stream_head(&m->tx, c->chunked, c->close_after) != 0)
+        goto fail;
+    /* The role chunk holds no content, so it leaves at once rather than with a token. */
+    if (api == LLMBI_MOCK_API_CHAT) {
+        n = llmbi_mock_json_role(m->ev, sizeof m->ev, &c->job);
+        if (n == 0 || llmbi_mock_append_event(&m->tx, c->chunked, m->ev, n) != 0)
+            goto fail;
+    }
+    if (conn_send(m, c, m->tx.data, m->tx.len) != 0)
+        return;
+    heap_push(m, c, token_time(m, c, 0));
+    return;
+fail:
+    conn_close(m, c);
+}
+
+static int path_is(const struct mock_conn *c, const char *path)
+{
+    size_t n = strlen(path);
+    return c->head.path_len == n && memcmp(c->in.data + c->head.path_off, path, n) == 0;
+}
+
+static int method_is(const struct mock_conn *c, const char *method)
+{
+    size_t n = strlen(method);
+    return c->head.method_len == n && memcmp(c->in.data + c->head.method_off, method, n) == 0;
+}
+
+static void reply_not_allowed(llmb_mock *m, struct mock_conn *c, const char *allowed)
+{
+    char method[48], path[120], msg[256], allow[32];
+    printable(method, sizeof method, c->in.data + c->head.method_off, c->head.method_len);
+    printable(path, sizeof path, c->in.data + c->head.path_off, c->head.path_len);
+    llmbi_format(msg, sizeof msg, "method %s is not allowed for %s; use %s", method, path,
+                 allowed);
+    llmbi_format(allow, sizeof allow, "Allow: %s\r\n", allowed);
+    reply_error(m, c, 405, 0, allow, msg);
+}
+
+/* Answer the complete request at the head of the input buffer. */
+static void dispatch(llmb_mock *m, struct mock_conn *c)
+{
+    uint64_t now = llmb_now_ns();
+
+    c->close_after = c->head.conn_close || c->head.version_minor == 0;
+    if (path_is(c, "/v1/chat/completions") || path_is(c, "/v1/completions")) {
+        if (!method_is(c, "POST")) {
+            reply_not_allowed(m, c, "POST");
+            return;
+        }
+        start_answer(m, c,
+                     path_is(c, "/v1/completions") ? LLMBI_MOCK_API_COMPLETIONS
+                                                   : LLMBI_MOCK_API_CHAT,
+                     now);
+    } else if (path_is(c, "/v1/models")) {
+        if (!method_is(c, "GET")) {
+            reply_not_allowed(m, c, "GET");
+            return;
+        }
+        reply(m, c, 200, NULL, m->models_body);
+    } else if (path_is(c, "/mock/stats")) {
+        llmb_mock_stats st;
+        char *body;
+        if (!method_is(c, "GET")) {
+            reply_not_allowed(m, c, "GET");
+            return;
+        }
+        llmb_mock_get_stats(m, &st);
+        body = llmbi_mock_body_stats(&st);
+        reply(m, c, 200, NULL, body);
+        free(body);
+    } else {
+        char path[120], msg[200];
+        printable(path, sizeof path, c->in.data + c->head.path_off, c->head.path_len);
+        llmbi_format(msg, sizeof msg, "unknown path %s", path);
+        reply_error(m, c, 404, 0, NULL, msg);
+    }
+}
+
+/*
+ * Parse and answer what the input buffer holds, one request at a time: a
+ * request waits while an answer is in progress or unsent bytes remain, so
+ * that pipelined answers leave in order and the output stays bounded.
+ */
+static void conn_process_input(llmb_mock *m, struct mock_conn *c)
+{
+    while (c->state == CONN_IDLE && !c->close_after && c->out.len == 0 && c->in.len > 0) {
+        llmbi_mock_head *h = &c->head;
+        if (!c->head_parsed) {
+            switch (llmbi_mock_parse_head(c->in.data, c->in.len, &c->scan, h)) {
+            case LLMBI_MOCK_HEAD_PARTIAL:
+                goto out;
+            case LLMBI_MOCK_HEAD_BAD:
+                reply_error(m, c, 400, 1, NULL, "malformed HTTP request head");
+                goto out;
+            case LLMBI_MOCK_HEAD_TOO_BIG:
+                reply_error(m, c, 431, 1, NULL, "request head larger than 16 KiB");
+                goto out;
+            case LLMBI_MOCK_HEAD_DONE:
+                break;
+            }
+            c->head_parsed = 1;
+            if (h->te_other) {
+                reply_error(m, c, 501, 1, NULL,
+                            "Transfer-Encoding is not supported; send a Content-Length");
+                goto out;
+            }
+            if (h->expect_other) {
+                reply_error(m, c, 417, 1, NULL, "only 'Expect: 100-continue' is supported");
+                goto out;
+            }
+            if (h->content_length > LLMBI_MOCK_BODY_MAX) {
+                reply_error(m, c, 413, 1, NULL, "request body larger than 8 MiB");
+                goto out;
+            }
+        }
+        if (c->in.len - h->head_len < h->content_length) {
+            if (h->expect_continue && !c->continue_sent && h->version_minor >= 1) {
+                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                c->continue_sent = 1;
+                conn_send(m, c, cont, sizeof cont - 1);
+            }
+            goto out;
+        }
+        dispatch(m, c);
+        if (c->state == CONN_DEAD)
+            return;
+        llmbi_mock_buf_consume(&c->in, h->head_len + (size_t)h->content_length);
+        c->head_parsed = 0;
+        c->scan = 0;
+        c->continue_sent = 0;
+    }
+out:
+    if (c->state == CONN_DEAD)
+        return;
+    if (c->state == CONN_IDLE && c->close_after && c->out.len == 0) {
+        conn_linger(m, c);
+        return;
+    }
+    /* A large body is gone once answered: give its memory back. */
+    if (c->state != CONN_LINGER)
+        llmbi_mock_buf_shrink(&c->in, 4096);
+    conn_update_events(m, c);
+}
+
+/* Record how late the events in m->tx leave, then send them. */
+static int send_timed(llmb_mock *m, struct mock_conn *c, unsigned events)
+{
+    uint64_t now = llmb_now_ns();
+    record_late(m, now > c->deadline_ns ? now - c->deadline_ns : 0, events);
+    return conn_send(m, c, m->tx.data, m->tx.len);
+}
+
+static void answer_done(llmb_mock *m, struct mock_conn *c)
+{
+    llmbi_mock_job_clear(&c->job);
+    bump(&m->requests, 1);
+    c->state = CONN_IDLE;
+    conn_process_input(m, c);
+}
+
+static void stream_step(llmb_mock *m, struct mock_conn *c)
+{
+    llmbi_mock_job *job = &c->job;
+    uint64_t k = c->next_token;
+    int last = k + 1 >= job->tokens; /* with no tokens, the finish leaves at ttft */
+    unsigned events = 0;
+    size_t n;
+
+    m->tx.len = 0;
+    if (k < job->tokens) {
+        n = llmbi_mock_json_token(m->ev, sizeof m->ev, job, k);
+        if (n == 0 || llmbi_mock_append_event(&m->tx, c->chunked, m->ev, n) != 0)
+            goto fail;
+        events++;
+    }
+    if (last) {
+        n = llmbi_mock_json_finish(m->ev, sizeof m->ev, job, m->usage);
+        if (n == 0 || llmbi_mock_append_event(&m->tx, c->chunked, m->ev, n) != 0)
+            goto fail;
+        if (m->usage == LLMB_MOCK_USAGE_FINAL && job->include_usage) {
+            n = llmbi_mock_json_usage(m->ev, sizeof m->ev, job);
+            if (n == 0 || llmbi_mock_append_event(&m->tx, c->chunked, m->ev, n) != 0)
+                goto fail;
+        }
+        if (llmbi_mock_append_done(&m->tx, c->chunked) != 0)
+            goto fail;
+        events++;
+    }
+    if (send_timed(m, c, events) != 0)
+        return;
+    if (!last) {
+        c->next_token = k + 1;
+        heap_push(m, c, token_time(m, c, k + 1));
+        return;
+    }
+    answer_done(m, c);
+    return;
+fail:
+    conn_close(m, c);
+}
+
+static void whole_answer(llmb_mock *m, struct mock_conn *c)
+{
+    char *body = llmbi_mock_body_completion(&c->job);
+    int rc;
+    m->tx.len = 0;
+    rc = body ? llmbi_mock_append_json_response(&m->tx, 200, NULL, c->close_after, body,
+                                                strlen(body))
+              : -1;
+    free(body);
+    if (rc != 0) {
+        conn_close(m, c);
+        return;
+    }
+    if (send_timed(m, c, 1) != 0)
+        return;
+    answer_done(m, c);
+}
+
+static void conn_deadline(llmb_mock *m, struct mock_conn *c)
+{
+    if (c->state == CONN_LINGER)
+        conn_close(m, c);
+    else if (c->state == CONN_BUSY && c->job.stream)
+        stream_step(m, c);
+    else if (c->state == CONN_BUSY)
+        whole_answer(m, c);
+}
+
+/* Send every event that is due, earliest first. */
+static void run_due(llmb_mock *m)
+{
+    while (m->heap_len > 0) {
+        struct mock_conn *c = m->heap[0];
+        if (c->deadline_ns > llmb_now_ns())
+            break;
+        heap_remove(m, c);
+        conn_deadline(m, c);
+    }
+}
+
+static void conn_read(llmb_mock *m, struct mock_conn *c)
+{
+    int round;
+    for (round = 0; round < READ_ROUNDS; round++) {
+        size_t limit = conn_in_limit(c), want;
+        ssize_t r;
+        if (c->in.len >= limit)
+            break;
+        want = limit - c->in.len < sizeof m->rx ? limit - c->in.len : sizeof m->rx;
+        r = recv(c->fd, m->rx, want, 0);
+        if (r == 0) {
+            conn_close(m, c);
+            return;
+        }
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            conn_close(m, c);
+            return;
+        }
+        if (c->state == CONN_LINGER) {
+            c->linger_bytes += (uint64_t)r;
+            if (c->linger_bytes > LINGER_BYTES_MAX) {
+                conn_close(m, c);
+                return;
+            }
+            continue;
+        }
+        if (llmbi_mock_buf_append(&c->in, m->rx, (size_t)r) != 0) {
+            conn_close(m, c);
+            return;
+        }
+        if ((size_t)r < want)
+            break;
+    }
+    if (c->state == CONN_IDLE)
+        conn_process_input(m, c);
+    else
+        conn_update_events(m, c);
+}
+
+static void conn_flush(llmb_mock *m, struct mock_conn *c)
+{
+    while (c->out.len > 0) {
+        ssize_t w = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            conn_close(m, c);
+            return;
+        }
+        llmbi_mock_buf_consume(&c->out, (size_t)w);
+    }
+    if (c->out.len == 0)
+        llmbi_mock_buf_free(&c->out);
+    if (c->state == CONN_IDLE)
+        conn_process_input(m, c);
+    else
+        conn_update_events(m, c);
+}
+
+static void conn_event(llmb_mock *m, struct mock_conn *c, uint32_t events)
+{
+    if (c->state == CONN_DEAD)
+        return;
+    if (events & (EPOLLERR | EPOLLHUP)) {
+        conn_close(m, c);
+        return;
+    }
+    if (events & EPOLLOUT)
+        conn_flush(m, c);
+    if ((events & EPOLLIN) && c->state != CONN_DEAD)
+        conn_read(m, c);
+    /* The peer closed its side: a mock has no use for a client that cannot
+     * read on, and this is how a client cancels a stream. */
+    if ((events & EPOLLRDHUP) && c->state != CONN_DEAD)
+        conn_close(m, c);
+}
+
+static void conn_add(llmb_mock *m, int fd)
+{
+    struct mock_conn *c;
+    struct epoll_event ev;
+    int one = 1;
+
+    if (heap_reserve(m, m->n_conns + 1) != 0 || !(c = calloc(1, sizeof *c))) {
+        close(fd);
+        return;
+    }
+    /* Each event must leave at once, not wait to be coalesced with the next. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->fd = fd;
+    c->state = CONN_IDLE;
+    c->heap_idx = NO_HEAP;
+    c->ev_mask = EPOLLIN | EPOLLRDHUP;
+    memset(&ev, 0, sizeof ev);
+    ev.events = c->ev_mask;
+    ev.data.ptr = c;
+    if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        close(fd);
+        free(c);
+        return;
+    }
+    c->next = m->conns;
+    if (m->conns)
+        m->conns->prev = c;
+    m->conns = c;
+    m->n_conns++;
+    atomic_store_explicit(&m->open_conns, m->n_conns, memory_order_relaxed);
+    if (m->n_conns > peek(&m->max_open))
+        atomic_store_explicit(&m->max_open, m->n_conns, memory_order_relaxed);
+}
+
+static void accept_some(llmb_mock *m)
+{
+    int i;
+    for (i = 0; i < ACCEPT_BATCH; i++) {
+        int fd = accept4(m->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if ((errno == EMFILE || errno == ENFILE) && m->reserve_fd >= 0) {
+                /* Out of descriptors: without taking the connection off the
+                 * queue, the listening socket would wake us forever. */
+                close(m->reserve_fd);
+                fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                if (fd >= 0)
+                    close(fd);
+                m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                continue;
+            }
+            return;
+        }
+        if (m->n_conns >= m->max_connections) {
+            close(fd);
+            continue;
+        }
+        conn_add(m, fd);
+    }
+}
+
+static void close_all(llmb_mock *m)
+{
+    while (m->conns)
+        conn_close(m, m->conns);
+    free_dead(m);
+}
+
+/* ---- public API ---- */
+
+static llmb_status listen_on(llmb_mock *m, const char *host, unsigned port, llmb_error *err)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char service[16];
+    int rc, one = 1, last_errno = 0;
+
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(service, sizeof service, "%u", port);
+    rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0) {
+        llmbi_error_set(err, "mock: cannot resolve '%s': %s", host, gai_strerror(rc));
+        return LLMB_ERR_INVALID;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        ai->ai_protocol);
+        if (fd < 0) {
+            last_errno = errno;
+            continue;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0) {
+            m->listen_fd = fd;
+            break;
+        }
+        last_errno = errno;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    if (m->listen_fd < 0) {
+        llmbi_error_set(err, "mock: cannot listen on %s:%u: %s", host, port,
+                        strerror(last_errno));
+        return LLMB_ERR_SYSTEM;
+    }
+    if (getsockname(m->listen_fd, (struct sockaddr *)&ss, &sl) != 0) {
+        llmbi_error_set(err, "mock: getsockname: %s", strerror(errno));
+        return LLMB_ERR_SYSTEM;
+    }
+    if (ss.ss_family == AF_INET6)
+        m->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    else
+        m->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return LLMB_OK;
+}
+
+static int watch(llmb_mock *m, int fd, void *tag)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.ptr = tag;
+    return epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int ms_ok(double ms)
+{
+    return isfinite(ms) && ms >= 0.0 && ms <= MAX_MS;
+}
+
+llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out, llmb_error *err)
+{
+    static const llmb_mock_options defaults = LLMB_MOCK_OPTIONS_INIT;
+    llmb_status rc = LLMB_ERR_INVALID;
+    llmb_mock *m = NULL;
+    const char *host, *model;
+
+    if (!out) {
+        llmbi_error_set(err, "mock: no place for the result");
+        return LLMB_ERR_INVALID;
+    }
+    *out = NULL;
+    if (!opts)
+        opts = &defaults;
+    host = opts->host ? opts->host : defaults.host;
+    model = opts->model ? opts->model : defaults.model;
+    if (!ms_ok(opts->ttft_ms) || !ms_ok(opts->itl_ms)) {
+        llmbi_error_set(err, "mock: ttft_ms and itl_ms must be from 0 to %.0f", MAX_MS);
+        goto out;
+    }
+    if (opts->port > 65535 || opts->max_connections == 0 ||
+        opts->default_tokens > LLMBI_MOCK_TOKENS_MAX || strlen(model) > LLMBI_MOCK_MODEL_MAX ||
+        (unsigned)opts->usage > LLMB_MOCK_USAGE_NONE) {
+        llmbi_error_set(err, "mock: port, max_connections, default_tokens, model or usage out "
+                             "of range");
+        goto out;
+    }
+
+    rc = LLMB_ERR_NOMEM;
+    m = calloc(1, sizeof *m);
+    if (!m)
+        goto out;
+    m->listen_fd = m->epoll_fd = m->timer_fd = m->stop_fd = m->reserve_fd = -1;
+    m->host = llmbi_strdup(host);
+    m->model = llmbi_strdup(model);
+    m->models_body = llmbi_mock_body_models(model, (long long)time(NULL));
+    if (!m->host || !m->model || !m->models_body || heap_reserve(m, 64) != 0) {
+        llmbi_error_set(err, "mock: out of memory (or the model name is not UTF-8)");
+        goto out;
+    }
+    m->default_tokens = opts->default_tokens;
+    m->max_connections = opts->max_connections;
+    m->usage = opts->usage;
+    m->ttft_ns = llmb_s_to_ns(opts->ttft_ms / 1000.0);
+    m->itl_ns = llmb_s_to_ns(opts->itl_ms / 1000.0);
+
+    rc = listen_on(m, host, opts->port, err);
+    if (rc != LLMB_OK)
+        goto out;
+    rc = LLMB_ERR_SYSTEM;
+    m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    m->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (m->epoll_fd < 0 || m->timer_fd < 0 || m->stop_fd < 0 ||
+        watch(m, m->listen_fd, &m->tag_listen) != 0 ||
+        watch(m, m->timer_fd, &m->tag_timer) != 0 || watch(m, m->stop_fd, &m->tag_stop) != 0) {
+        llmbi_error_set(err, "mock: cannot set up the event loop: %s", strerror(errno));
+        goto out;
+    }
+    *out = m;
+    m = NULL;
+    rc = LLMB_OK;
+out:
+    llmb_mock_free(m);
+    return rc;
+}
+
+unsigned llmb_mock_port(const llmb_mock *m)
+{
+    return m ? m->port : 0;
+}
+
+llmb_status llmb_mock_run(llmb_mock *m)
+{
+    struct epoll_event evs[MAX_EVENTS];
+    llmb_status rc = LLMB_OK;
+    int expected = 0, stop = 0, old_slack;
+    uint64_t drained;
+
+    if (!m || !atomic_compare_exchange_strong(&m->running, &expected, 1))
+        return LLMB_ERR_INVALID;
+    /* Wake-ups from the default 50 us of slack would show up as lateness. */
+    old_slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    m->armed_ns = UINT64_MAX;
+
+    while (!stop) {
+        int n, i;
+        run_due(m);
+        free_dead(m);
+        if (arm_timer(m) != 0) {
+            rc = LLMB_ERR_SYSTEM;
+            break;
+        }
+        n = epoll_wait(m->epoll_fd, evs, MAX_EVENTS, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = LLMB_ERR_SYSTEM;
+            break;
+        }
+        for (i = 0; i < n; i++) {
+            void *tag = evs[i].data.ptr;
+            if (tag == &m->tag_stop) {
+                stop = 1;
+            } else if (tag == &m->tag_timer) {
+                uint64_t ticks;
+                if (read(m->timer_fd, &ticks, sizeof ticks) < 0 && errno != EAGAIN)
+                    rc = LLMB_ERR_SYSTEM;
+                m->armed_ns = UINT64_MAX;
+            } else if (tag == &m->tag_listen) {
+                accept_some(m);
+            } else {
+                conn_event(m, tag, evs[i].events);
+            }
+            run_due(m);
+        }
+        if (rc != LLMB_OK)
+            break;
+    }
+
+    close_all(m);
+    if (read(m->stop_fd, &drained, sizeof drained) < 0 && errno != EAGAIN)
+        rc = rc == LLMB_OK ? LLMB_ERR_SYSTEM : rc;
+    m->armed_ns = UINT64_MAX;
+    arm_timer(m);
+    if (old_slack > 0)
+        prctl(PR_SET_TIMERSLACK, (unsigned long)old_slack, 0, 0, 0);
+    atomic_store(&m->running, 0);
+    return rc;
+}
+
+void llmb_mock_stop(llmb_mock *m)
+{
+    /* Only write(2) here: this runs in signal handlers. */
+    int saved = errno;
+    uint64_t one = 1;
+    if (m && m->stop_fd >= 0) {
+        ssize_t r = write(m->stop_fd, &one, sizeof one);
+        (void)r;
+    }
+    errno = saved;
+}
+
+void llmb_mock_free(llmb_mock *m)
+{
+    if (!m)
+        return;
+    close_all(m);
+    if (m->listen_fd >= 0)
+        close(m->listen_fd);
+    if (m->epoll_fd >= 0)
+        close(m->epoll_fd);
+    if (m->timer_fd >= 0)
+        close(m->timer_fd);
+    if (m->stop_fd >= 0)
+        close(m->stop_fd);
+    if (m->reserve_fd >= 0)
+        close(m->reserve_fd);
+    free(m->heap);
+    llmbi_mock_buf_free(&m->tx);
+    free(m->models_body);
+    free(m->host);
+    free(m->model);
+    free(m);
+}

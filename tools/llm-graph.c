@@ -1,1 +1,278 @@
-int main(void) { return 0; }
+/*
+ * llm-graph: a bar chart of tokens/s per request from a results CSV.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "llmbench/llmbench.h"
+
+#include "options.h"
+
+static const char *const tool = "llm-graph";
+
+static void usage(void)
+{
+    printf("Usage: %s [CSV] [-o PNG] [--title TEXT]\n", tool);
+    printf("Draw a bar chart of tokens per second for each request of a results CSV (as\n"
+           "written by llm-seq and llm-conc). Failed requests are marked with a red cross.\n\n"
+           "  CSV                  the results to read (default results.csv)\n"
+           "  -o, --output PNG     where to write the chart (default images/TITLE.png)\n"
+           "  --title TEXT         the chart's title (default \"MODEL (Sequential|Concurrent)\n"
+           "                       (ENGINE)\" from the CSV)\n"
+           "  --width N            image width in pixels (default 1000)\n"
+           "  --height N           image height in pixels (default 600)\n"
+           "  --no-mean            do not draw the mean line\n"
+           "  --no-values          do not print values above the bars\n"
+           "  --help               show this help\n"
+           "  --version            show the version\n\n"
+           "Exit status: 0 when the chart was written, 1 when the CSV could not be read or\n"
+           "the chart not written, 2 if the command line is wrong.\n\n"
+           "Examples:\n"
+           "  %s                                  # results.csv -> images/<title>.png\n"
+           "  %s run1.csv -o run1.png --title \"Llama 3 8B on vLLM\"\n",
+           tool, tool);
+}
+
+/* Engine names as their projects write them, for titles. */
+static const char *engine_display(const char *provider)
+{
+    static const char *const names[][2] = {
+        {"vllm", "vLLM"},     {"sglang", "SGLang"}, {"llamacpp", "llama.cpp"},
+        {"ollama", "Ollama"}, {"openai", "OpenAI"}, {"groq", "Groq"},
+        {"tgi", "TGI"},       {"mock", "mock"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i][0], provider) == 0)
+            return names[i][1];
+    return provider;
+}
+
+/* The value of a text column if every row agrees on it, else NULL. */
+static const char *common_value(const llmb_table *t, const char *column)
+{
+    long col = llmb_table_find(t, column);
+    const char *v;
+    if (col < 0 || llmb_table_rows(t) == 0)
+        return NULL;
+    v = llmb_table_cell(t, 0, (size_t)col);
+    for (size_t r = 1; r < llmb_table_rows(t); r++)
+        if (strcmp(v, llmb_table_cell(t, r, (size_t)col)) != 0)
+            return NULL;
+    return *v ? v : NULL;
+}
+
+static void default_title(const llmb_table *t, char *buf, size_t size)
+{
+    const char *model = common_value(t, "model");
+    const char *schedule = common_value(t, "schedule");
+    const char *provider = common_value(t, "provider");
+    const char *mode = NULL;
+
+    if (schedule && strcmp(schedule, "sequential") == 0)
+        mode = "Sequential";
+    else if (schedule && strcmp(schedule, "concurrent") == 0)
+        mode = "Concurrent";
+    if (model && *model == '\'')
+        model++; /* the CSV's guard against formulas is not part of the name */
+    if (!model) {
+        snprintf(buf, size, "Tokens per second per request");
+        return;
+    }
+    if (provider)
+        snprintf(buf, size, "%s%s%s%s (%s)", model, mode ? " (" : "", mode ? mode : "",
+                 mode ? ")" : "", engine_display(provider));
+    else
+        snprintf(buf, size, "%s%s%s%s", model, mode ? " (" : "", mode ? mode : "",
+                 mode ? ")" : "");
+}
+
+/* A file name from a title: path separators and characters that shells and
+ * other systems trip over become '_'. */
+static void file_name_from(const char *title, char *buf, size_t size)
+{
+    size_t o = 0;
+    for (const char *p = title; *p && o + 1 < size; p++) {
+        unsigned char c = (unsigned char)*p;
+        buf[o++] = (c < 0x20 || c == 0x7f || strchr("/\\:*?\"<>|", c)) ? '_' : (char)c;
+    }
+    buf[o] = '\0';
+    if (o == 0 || strcmp(buf, ".") == 0 || strcmp(buf, "..") == 0)
+        snprintf(buf, size, "chart");
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_TITLE = 256, OPT_WIDTH, OPT_HEIGHT, OPT_NO_MEAN, OPT_NO_VALUES, OPT_HELP,
+           OPT_VERSION };
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"title", required_argument, NULL, OPT_TITLE},
+        {"width", required_argument, NULL, OPT_WIDTH},
+        {"height", required_argument, NULL, OPT_HEIGHT},
+        {"no-mean", no_argument, NULL, OPT_NO_MEAN},
+        {"no-values", no_argument, NULL, OPT_NO_VALUES},
+        {"help", no_argument, NULL, OPT_HELP},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    const char *csv = "results.csv";
+    const char *output = NULL;
+    const char *title = NULL;
+    uint64_t width = 1000, height = 600;
+    int show_mean = 1, show_values = 1;
+    llmb_table *t = NULL;
+    llmb_canvas *canvas = NULL;
+    llmb_bar_chart spec = LLMB_BAR_CHART_INIT;
+    double *values = NULL;
+    char **labels = NULL;
+    size_t rows = 0, failed = 0;
+    char title_buf[512], path_buf[1100], name_buf[512];
+    long col_tps, col_req, col_class;
+    llmb_error e;
+    int rc = TOOL_EXIT_FAILED;
+    int c;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            if (!*optarg) {
+                tool_usage_error(tool, "--output: the file name is empty");
+                return TOOL_EXIT_USAGE;
+            }
+            output = optarg;
+            break;
+        case OPT_TITLE:
+            title = optarg;
+            break;
+        case OPT_WIDTH:
+            if (tool_parse_u64(tool, "--width", optarg, LLMB_BAR_CHART_MIN_WIDTH,
+                               LLMB_BAR_CHART_MAX_SIDE, &width))
+                return TOOL_EXIT_USAGE;
+            break;
+        case OPT_HEIGHT:
+            if (tool_parse_u64(tool, "--height", optarg, LLMB_BAR_CHART_MIN_HEIGHT,
+                               LLMB_BAR_CHART_MAX_SIDE, &height))
+                return TOOL_EXIT_USAGE;
+            break;
+        case OPT_NO_MEAN:
+            show_mean = 0;
+            break;
+        case OPT_NO_VALUES:
+            show_values = 0;
+            break;
+        case OPT_HELP:
+            usage();
+            return TOOL_EXIT_OK;
+        case OPT_VERSION:
+            printf("%s (libllmbench) %s\n", tool, llmb_version());
+            return TOOL_EXIT_OK;
+        case ':':
+            tool_usage_error(tool, "%s needs a value", argv[optind - 1]);
+            return TOOL_EXIT_USAGE;
+        default:
+            tool_usage_error(tool, "unknown option '%s'", argv[optind - 1]);
+            return TOOL_EXIT_USAGE;
+        }
+    }
+    if (optind < argc)
+        csv = argv[optind++];
+    if (optind < argc) {
+        tool_usage_error(tool, "unexpected argument '%s' (one CSV at a time)", argv[optind]);
+        return TOOL_EXIT_USAGE;
+    }
+
+    if (llmb_table_read_file(csv, &t, &e) != LLMB_OK) {
+        /* Parse errors already say "line L, column C: ..."; I/O errors name the file. */
+        if (e.line)
+            tool_error(tool, "%s: %s", csv, e.text);
+        else
+            tool_error(tool, "%s", e.text);
+        goto out;
+    }
+    if (llmb_results_check(t, NULL, &e) != LLMB_OK) {
+        tool_error(tool, "%s: %s", csv, e.text);
+        goto out;
+    }
+    rows = llmb_table_rows(t);
+    if (rows == 0) {
+        tool_error(tool, "%s: no requests in the file, nothing to draw", csv);
+        goto out;
+    }
+    col_req = llmb_table_find(t, "request");
+    col_tps = llmb_table_find(t, "tokens_per_s");
+    col_class = llmb_table_find(t, "error_class");
+    values = calloc(rows, sizeof *values);
+    labels = calloc(rows, sizeof *labels);
+    if (!values || !labels) {
+        tool_error(tool, "out of memory");
+        goto out;
+    }
+    for (size_t r = 0; r < rows; r++) {
+        double req;
+        const char *cls = col_class >= 0 ? llmb_table_cell(t, r, (size_t)col_class) : "";
+        if (llmb_table_number(t, r, (size_t)col_req, &req, &e) != LLMB_OK ||
+            llmb_table_number(t, r, (size_t)col_tps, &values[r], &e) != LLMB_OK) {
+            tool_error(tool, "%s: %s", csv, e.text);
+            goto out;
+        }
+        if (values[r] < 0) {
+            tool_error(tool, "%s: line %lu: tokens_per_s is negative", csv,
+                       llmb_table_line(t, r));
+            goto out;
+        }
+        /* A failed request has no throughput to draw: it gets the failure mark. */
+        if (*cls || isnan(values[r])) {
+            values[r] = NAN;
+            failed++;
+        }
+        labels[r] = (char *)llmb_table_cell(t, r, (size_t)col_req);
+    }
+
+    if (!title) {
+        default_title(t, title_buf, sizeof title_buf);
+        title = title_buf;
+    }
+    if (!output) {
+        file_name_from(title, name_buf, sizeof name_buf);
+        if (mkdir("images", 0777) != 0 && errno != EEXIST) {
+            tool_error(tool, "cannot create the images directory: %s", strerror(errno));
+            goto out;
+        }
+        snprintf(path_buf, sizeof path_buf, "images/%s.png", name_buf);
+        output = path_buf;
+    }
+
+    spec.width = (unsigned)width;
+    spec.height = (unsigned)height;
+    spec.title = title;
+    spec.x_label = "Request";
+    spec.y_label = "Tokens/s";
+    spec.values = values;
+    spec.labels = (const char *const *)labels;
+    spec.n = rows;
+    spec.show_mean = show_mean;
+    spec.show_values = show_values;
+    if (llmb_bar_chart_render(&spec, &canvas, &e) != LLMB_OK) {
+        tool_error(tool, "cannot draw the chart: %s", e.text);
+        goto out;
+    }
+    if (llmb_canvas_write_png(canvas, output, &e) != LLMB_OK) {
+        tool_error(tool, "%s", e.text);
+        goto out;
+    }
+    printf("%s: wrote %s (%ux%u, %zu request%s, %zu failed)\n", tool, output,
+           (unsigned)width, (unsigned)height, rows, rows == 1 ? "" : "s", failed);
+    rc = TOOL_EXIT_OK;
+out:
+    llmb_canvas_free(canvas);
+    free(values);
+    free(labels);
+    llmb_table_free(t);
+    return rc;
+}

@@ -46,23 +46,49 @@ LLMB_API void llmb_canvas_line(llmb_canvas *c, double x0, double y0, double x1, 
                                double width, uint32_t rgba);
 /**
  * Draw printable ASCII text (other bytes are drawn as a box) with the built-in
- * stroke font. `size` is the cap height... (see the implementation's comment
- * for the exact metric); `x`, `y` are the anchor: `align` says where x falls
- * on the text, and y is the baseline. `angle_deg` rotates the text about the
- * anchor, counter-clockwise (90 = reading upwards, for a vertical axis label).
+ * stroke font. `size` is the em height in pixels, like a CSS font-size:
+ * capitals and digits are 0.70 * size tall, lowercase x-height is 0.50 * size,
+ * ascenders reach 0.75 * size above the baseline and descenders (g j p q y)
+ * 0.25 * size below it; ink may exceed these by half a stroke width. `x`, `y`
+ * are the anchor: `align` says where x falls on the text, and y is the
+ * baseline. `angle_deg` rotates the text about the anchor, counter-clockwise
+ * (90 = reading upwards, for a vertical axis label). Text at a multiple of
+ * 90 degrees is fitted to the pixel grid for sharpness. `text` is only read
+ * during the call; NULL text, a non-positive size or non-finite coordinates
+ * draw nothing.
  */
 LLMB_API void llmb_canvas_text(llmb_canvas *c, double x, double y, const char *text, double size,
                                llmb_align align, double angle_deg, uint32_t rgba);
-/** Advance width in pixels of `text` drawn at `size`, as llmb_canvas_text would. */
+/**
+ * As llmb_canvas_text with a stroke weight: 1 is the regular weight, about
+ * 1.6 a bold one for titles. Heavier weights also widen the spacing, so
+ * measure such text with llmb_text_width_weighted.
+ */
+LLMB_API void llmb_canvas_text_weighted(llmb_canvas *c, double x, double y, const char *text,
+                                        double size, double weight, llmb_align align,
+                                        double angle_deg, uint32_t rgba);
+/**
+ * Advance width in pixels of `text` drawn at `size`, as llmb_canvas_text would;
+ * the ink lies within [x, x + width] of a left-aligned anchor x. 0 for NULL.
+ */
 LLMB_API double llmb_text_width(const char *text, double size);
+/** Advance width of `text` drawn by llmb_canvas_text_weighted at `size` and `weight`. */
+LLMB_API double llmb_text_width_weighted(const char *text, double size, double weight);
 
-/** Encode the canvas as an 8-bit RGBA PNG file at `path` (created or replaced). */
+/**
+ * Encode the canvas as an 8-bit RGBA PNG file at `path` (created or replaced).
+ * The image is written to a temporary file in the same directory and renamed
+ * over `path` only when complete, so a failure never leaves a partial image
+ * there (nor a temporary file). LLMB_ERR_INVALID for a NULL canvas or an empty
+ * path, LLMB_ERR_IO (with the system's reason in *err) when the file cannot
+ * be written, LLMB_ERR_NOMEM when memory runs out.
+ */
 LLMB_API llmb_status llmb_canvas_write_png(const llmb_canvas *c, const char *path,
                                            llmb_error *err);
 
 /** A bar chart: one bar per value, in order. */
 typedef struct llmb_bar_chart {
-    unsigned width, height; /**< image size in pixels (default 1000 x 600) */
+    unsigned width, height; /**< pixels (default 1000 x 600); limits below */
     const char *title;      /**< drawn at the top; NULL or "" for none */
     const char *x_label;    /**< below the x axis; NULL for none */
     const char *y_label;    /**< left of the y axis, reading upwards; NULL for none */
@@ -74,16 +100,26 @@ typedef struct llmb_bar_chart {
     int show_values;     /**< print each value above its bar when they fit */
 } llmb_bar_chart;
 
+/** Accepted image sizes of a bar chart, pixels. */
+#define LLMB_BAR_CHART_MIN_WIDTH  160
+#define LLMB_BAR_CHART_MIN_HEIGHT 120
+#define LLMB_BAR_CHART_MAX_SIDE   8192
+
 /** Default initializer for llmb_bar_chart; set values and n, the rest is optional. */
 #define LLMB_BAR_CHART_INIT                                                                        \
     {1000, 600, NULL, NULL, NULL, NULL, NULL, 0, 0x4C72B0FFu, 1, 1}
 
 /**
- * Render a bar chart into a new canvas (*out, owned by the caller). The value
- * axis starts at 0 and ends at a round number above the largest value, with
- * ticks and gridlines at round steps. Fails with LLMB_ERR_INVALID (and a text
- * in *err) when n is 0, the size is out of range, or a value is negative or
- * infinite.
+ * Render a bar chart into a new canvas (*out, owned by the caller; free it
+ * with llmb_canvas_free). The value axis starts at 0 and ends at a round
+ * number above the largest value, with ticks and gridlines at round steps
+ * (1, 2 or 5 times a power of ten). NAN values are drawn as a red cross on
+ * the baseline, with a "failed" legend entry. Category labels are thinned
+ * out so they never overlap; value labels are drawn only when they fit. The
+ * spec and everything it points to are only read during the call. Fails
+ * with LLMB_ERR_INVALID (and a text in *err) when spec, out or values is
+ * NULL, n is 0, the size is out of range, or a value is negative or
+ * infinite; LLMB_ERR_NOMEM when memory runs out. *out is NULL on failure.
  */
 LLMB_API llmb_status llmb_bar_chart_render(const llmb_bar_chart *spec, llmb_canvas **out,
                                            llmb_error *err);

@@ -11,6 +11,22 @@
  * (or max_completion_tokens), or `default_tokens` when it gives none.
  * GET /mock/stats returns JSON with how late, against schedule, it sent
  * every event.
+ *
+ * The details a client may rely on:
+ * - Token k (0-based) of a stream leaves at arrival + ttft + k * itl, where
+ *   arrival is when the whole request (head and body) was read; a request
+ *   pipelined behind another one arrives when the answer before it ends. A
+ *   chat stream starts at once with a role chunk that holds no content.
+ *   The chunk with the finish_reason ("length" when the request set a limit,
+ *   "stop" otherwise) leaves with the last token (at ttft when there are no
+ *   tokens), followed by the usage chunk if any, "data: [DONE]" and the end.
+ * - With "stream" false or absent, one JSON body (with "usage", whatever the
+ *   usage option says) leaves when the last token would have.
+ * - Limits: request head 16 KiB (431), body 8 MiB (413), model name 256
+ *   bytes and 1,000,000 tokens per answer (400). Errors are OpenAI-style
+ *   JSON bodies: 400 bad JSON or fields, 404 unknown path, 405 wrong method.
+ * - The generated text cycles through a fixed list of words, each after a
+ *   space except the first.
  */
 #ifndef LLMBENCH_MOCK_H
 #define LLMBENCH_MOCK_H
@@ -63,25 +79,33 @@ typedef struct llmb_mock_stats {
     uint64_t late_max_ns;
     uint64_t open_connections;
     uint64_t max_open_connections;
+    uint64_t late_over_1ms; /**< events sent more than 1 ms after their scheduled time */
 } llmb_mock_stats;
 
 /**
  * Create a mock engine listening on host:port (it binds and listens here, so
  * clients may connect as soon as this returns, before llmb_mock_run). The
- * options are copied. Free with llmb_mock_free.
+ * options are copied; NULL means all defaults. ttft_ms and itl_ms must be
+ * finite and within [0, 3600000], default_tokens at most 1,000,000,
+ * max_connections at least 1, and model at most 256 bytes of UTF-8
+ * (LLMB_ERR_INVALID otherwise). Free with llmb_mock_free.
  */
 LLMB_API llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out,
                                    llmb_error *err);
 /** The TCP port it listens on (the chosen one when the options said 0). */
 LLMB_API unsigned llmb_mock_port(const llmb_mock *m);
 /**
- * Serve until llmb_mock_stop is called. Runs on the calling thread. Returns
- * LLMB_OK after a stop, or an error if the event loop itself failed.
+ * Serve until llmb_mock_stop is called. Runs on the calling thread (with its
+ * timer slack set to 1 ns meanwhile). Returns LLMB_OK after a stop, or an
+ * error if the event loop itself failed; LLMB_ERR_INVALID if another thread
+ * is already running it. On return every client connection is closed; the
+ * listening socket stays open, so it may be run again.
  */
 LLMB_API llmb_status llmb_mock_run(llmb_mock *m);
 /**
  * Ask a running llmb_mock_run to return. Safe from a signal handler and from
- * any thread; open streams are closed.
+ * any thread; open streams are closed. A stop asked before llmb_mock_run
+ * makes the next run return at once.
  */
 LLMB_API void llmb_mock_stop(llmb_mock *m);
 /** A snapshot of the statistics; safe to call from another thread while it runs. */
@@ -91,8 +115,9 @@ LLMB_API void llmb_mock_free(llmb_mock *m);
 
 /**
  * The mock's deterministic prompt token count for one text: ceil(bytes / 4),
- * so 0 for an empty text. A chat request counts the sum over its messages'
- * "content" strings; a completions request its "prompt" string.
+ * so 0 for an empty text. A chat request counts the sum, over its
+ * messages, of this count for each message's "content" string (or of each
+ * of its text parts); a completions request its "prompt" string.
  */
 LLMB_API uint64_t llmb_mock_prompt_tokens(const char *text, size_t len);
 

@@ -1,0 +1,241 @@
+/*
+ * Integration test harness.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "llmbench/clock.h"
+
+extern char **environ;
+
+void harness_enter_tmpdir(char *path, size_t size)
+{
+    snprintf(path, size, "/tmp/llmb_it_XXXXXX");
+    assert_non_null(mkdtemp(path));
+    assert_int_equal(chdir(path), 0);
+}
+
+static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+void harness_leave_tmpdir(const char *path)
+{
+    assert_int_equal(chdir("/"), 0);
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *tool_path(const char *name)
+{
+    static char buf[4][1024];
+    static int next;
+    const char *dir = getenv("LLMB_TOOLS_DIR");
+    char *out = buf[next++ % 4];
+    if (!dir)
+        fail_msg("LLMB_TOOLS_DIR is not set (run the tests through meson test)");
+    snprintf(out, sizeof buf[0], "%s/%s", dir, name);
+    return out;
+}
+
+char *read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    char *data = NULL;
+    size_t n = 0, cap = 0;
+    if (!fp)
+        return NULL;
+    for (;;) {
+        size_t got;
+        if (cap - n < 4096) {
+            cap = cap ? cap * 2 : 8192;
+            data = realloc(data, cap);
+            assert_non_null(data);
+        }
+        got = fread(data + n, 1, cap - n - 1, fp);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    fclose(fp);
+    data[n] = '\0';
+    if (len)
+        *len = n;
+    return data;
+}
+
+/* Spawns argv with stdout and stderr into files; returns the pid. */
+static pid_t spawn(const char *const *env_extra, const char *const *argv, const char *out_path,
+                   const char *err_path)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (o < 0 || e < 0 || devnull < 0)
+            _exit(127);
+        dup2(devnull, 0);
+        dup2(o, 1);
+        dup2(e, 2);
+        for (size_t i = 0; env_extra && env_extra[i]; i++)
+            putenv((char *)env_extra[i]);
+        execv(tool_path(argv[0]), (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+void run_tool(run_result *res, double limit_s, const char *const *env_extra,
+              const char *const *argv)
+{
+    static int counter;
+    char out_path[64], err_path[64];
+    uint64_t deadline = llmb_now_ns() + llmb_s_to_ns(limit_s);
+    int status = 0;
+    pid_t pid;
+
+    memset(res, 0, sizeof *res);
+    snprintf(out_path, sizeof out_path, ".run%d.out", counter);
+    snprintf(err_path, sizeof err_path, ".run%d.err", counter++);
+    pid = spawn(env_extra, argv, out_path, err_path);
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        assert_true(w >= 0);
+        if (w == pid)
+            break;
+        if (llmb_now_ns() > deadline && !res->timed_out) {
+            res->timed_out = 1;
+            kill(pid, SIGKILL); /* our own child only */
+        }
+        usleep(2000);
+    }
+    res->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    res->out = read_file(out_path, NULL);
+    res->err = read_file(err_path, NULL);
+    assert_non_null(res->out);
+    assert_non_null(res->err);
+    unlink(out_path);
+    unlink(err_path);
+    if (res->timed_out)
+        fail_msg("%s did not finish within %.0f s; stderr: %s", argv[0], limit_s, res->err);
+}
+
+void run_result_free(run_result *res)
+{
+    free(res->out);
+    free(res->err);
+    res->out = res->err = NULL;
+}
+
+void mock_start(mock_proc *m, const char *const *extra_args)
+{
+    const char *argv[32];
+    static int counter;
+    char out_path[512];
+    size_t n = 0;
+    uint64_t deadline = llmb_now_ns() + 10 * LLMB_NS_PER_S;
+
+    memset(m, 0, sizeof *m);
+    argv[n++] = "llm-mock";
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    for (size_t i = 0; extra_args && extra_args[i]; i++) {
+        assert_true(n < 30);
+        argv[n++] = extra_args[i];
+    }
+    argv[n] = NULL;
+    snprintf(out_path, sizeof out_path, ".mock%d.out", counter);
+    snprintf(m->err_path, sizeof m->err_path, ".mock%d.err", counter++);
+    m->pid = spawn(NULL, argv, out_path, m->err_path);
+    while (m->port == 0) {
+        char *text = read_file(out_path, NULL);
+        const char *p = text ? strstr(text, "listening on http://127.0.0.1:") : NULL;
+        if (p && strchr(p, '\n'))
+            m->port = (unsigned)strtoul(p + strlen("listening on http://127.0.0.1:"), NULL, 10);
+        free(text);
+        if (m->port)
+            break;
+        if (waitpid(m->pid, NULL, WNOHANG) == m->pid) {
+            char *err = read_file(m->err_path, NULL);
+            fail_msg("llm-mock exited at start: %s", err ? err : "");
+        }
+        if (llmb_now_ns() > deadline) {
+            kill(m->pid, SIGKILL);
+            waitpid(m->pid, NULL, 0);
+            fail_msg("llm-mock did not start within 10 s");
+        }
+        usleep(2000);
+    }
+    snprintf(m->base_url, sizeof m->base_url, "http://127.0.0.1:%u/v1", m->port);
+}
+
+int mock_stop(mock_proc *m)
+{
+    int status = 0;
+    uint64_t deadline = llmb_now_ns() + 10 * LLMB_NS_PER_S;
+    if (m->pid <= 0)
+        return -1;
+    kill(m->pid, SIGTERM);
+    while (waitpid(m->pid, &status, WNOHANG) == 0) {
+        if (llmb_now_ns() > deadline) {
+            kill(m->pid, SIGKILL);
+            waitpid(m->pid, &status, 0);
+            break;
+        }
+        usleep(2000);
+    }
+    m->pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+llmb_table *load_results(const char *path)
+{
+    llmb_table *t = NULL;
+    llmb_error e;
+    if (llmb_table_read_file(path, &t, &e) != LLMB_OK)
+        fail_msg("cannot read %s: %s", path, e.text);
+    if (llmb_results_check(t, NULL, &e) != LLMB_OK)
+        fail_msg("%s is not a results table: %s", path, e.text);
+    return t;
+}
+
+double cell_num(const llmb_table *t, size_t row, const char *column)
+{
+    long col = llmb_table_find(t, column);
+    double v;
+    llmb_error e;
+    if (col < 0)
+        fail_msg("no column %s", column);
+    if (llmb_table_number(t, row, (size_t)col, &v, &e) != LLMB_OK)
+        fail_msg("%s", e.text);
+    return v;
+}
+
+const char *cell_str(const llmb_table *t, size_t row, const char *column)
+{
+    long col = llmb_table_find(t, column);
+    if (col < 0)
+        fail_msg("no column %s", column);
+    return llmb_table_cell(t, row, (size_t)col);
+}

@@ -1,0 +1,510 @@
+/*
+ * Integration: the real tools against llm-mock over loopback.
+ */
+#include <math.h>
+#include <png.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "harness.h"
+#include "llmbench/mock.h"
+#include "llmbench/runner.h"
+
+/* The mock's timing in these tests, and how far a measurement may stray from
+ * it on a loaded 2-core CI machine while still catching a real error (a
+ * client that took the role chunk as the first token would be ~40 ms off; one
+ * that measured from the wrong instant, a whole gap or more). */
+#define TTFT_MS 40.0
+#define ITL_MS 8.0
+#define TTFT_SLACK_MS 15.0
+#define ITL_SLACK_MS 2.0
+
+static char tmpdir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    harness_enter_tmpdir(tmpdir, sizeof tmpdir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    harness_leave_tmpdir(tmpdir);
+    return 0;
+}
+
+static const char *const timing_args[] = {"--ttft-ms", "40", "--itl-ms", "8", NULL};
+
+static uint64_t expected_prompt_tokens(void)
+{
+    return llmb_mock_prompt_tokens(LLMB_DEFAULT_PROMPT, strlen(LLMB_DEFAULT_PROMPT));
+}
+
+/* Every row: exact counts from usage, TTFT and gaps close to the mock's. */
+static void check_rows(const llmb_table *t, size_t rows, double max_tokens)
+{
+    assert_int_equal(llmb_table_rows(t), rows);
+    for (size_t r = 0; r < rows; r++) {
+        double ttft = cell_num(t, r, "ttft_ms");
+        double itl = cell_num(t, r, "itl_mean_ms");
+        double taken = cell_num(t, r, "time_taken_s");
+        double gen = cell_num(t, r, "generated_tokens");
+        assert_true(cell_num(t, r, "request") == (double)(r + 1) || rows > 1);
+        assert_string_equal(cell_str(t, r, "error"), "");
+        assert_string_equal(cell_str(t, r, "error_class"), "");
+        assert_string_equal(cell_str(t, r, "token_source"), "usage");
+        assert_true(cell_num(t, r, "status") == 200);
+        assert_true(cell_num(t, r, "prompt_tokens") == (double)expected_prompt_tokens());
+        assert_true(gen == max_tokens);
+        assert_true(cell_num(t, r, "chunks") == max_tokens);
+        if (ttft < TTFT_MS - 0.5 || ttft > TTFT_MS + TTFT_SLACK_MS)
+            fail_msg("row %zu: TTFT %.3f ms, the mock's is %.0f ms", r + 1, ttft, TTFT_MS);
+        if (fabs(itl - ITL_MS) > ITL_SLACK_MS)
+            fail_msg("row %zu: mean ITL %.3f ms, the mock's is %.0f ms", r + 1, itl, ITL_MS);
+        /* tokens/s is generated / time taken, as the original scripts had it. */
+        assert_true(fabs(cell_num(t, r, "tokens_per_s") - gen / taken) < 0.01);
+        assert_true(fabs(cell_num(t, r, "e2e_ms") - taken * 1000.0) < 0.01);
+        /* TPOT = (E2E - TTFT) / (generated - 1). */
+        assert_true(fabs(cell_num(t, r, "tpot_ms") -
+                         (cell_num(t, r, "e2e_ms") - ttft) / (gen - 1)) < 0.01);
+    }
+}
+
+/* The summary JSON agrees with the CSV it summarises. */
+static void check_summary(const char *path, const llmb_table *t, const char *tool)
+{
+    json_error_t je;
+    json_t *s = json_load_file(path, 0, &je);
+    size_t rows = llmb_table_rows(t);
+    double sum_out = 0, sum_in = 0, sum_ttft = 0, sum_e2e = 0, end = 0;
+
+    if (!s)
+        fail_msg("summary %s: %s", path, je.text);
+    for (size_t r = 0; r < rows; r++) {
+        sum_out += cell_num(t, r, "generated_tokens");
+        sum_in += cell_num(t, r, "prompt_tokens");
+        sum_ttft += cell_num(t, r, "ttft_ms");
+        sum_e2e += cell_num(t, r, "e2e_ms");
+        end = fmax(end, cell_num(t, r, "start_s") + cell_num(t, r, "time_taken_s"));
+    }
+    assert_string_equal(json_string_value(json_object_get(s, "tool")), tool);
+    assert_string_equal(json_string_value(json_object_get(s, "model_id")), "mock-model");
+    assert_string_equal(json_string_value(json_object_get(s, "backend")), "mock");
+    assert_int_equal(json_integer_value(json_object_get(s, "completed")), rows);
+    assert_int_equal(json_integer_value(json_object_get(s, "failed")), 0);
+    assert_true(json_integer_value(json_object_get(s, "total_output_tokens")) == sum_out);
+    assert_true(json_integer_value(json_object_get(s, "total_input_tokens")) == sum_in);
+    assert_true(fabs(json_real_value(json_object_get(s, "mean_ttft_ms")) - sum_ttft / rows) <
+                0.001);
+    assert_true(fabs(json_real_value(json_object_get(s, "mean_e2el_ms")) - sum_e2e / rows) <
+                0.001);
+    assert_true(fabs(json_real_value(json_object_get(s, "duration")) - end) < 0.0001);
+    assert_true(fabs(json_real_value(json_object_get(s, "output_throughput")) -
+                     sum_out / end) < 0.01);
+    assert_true(fabs(json_real_value(json_object_get(s, "mean_itl_ms")) - ITL_MS) <
+                ITL_SLACK_MS);
+    json_decref(s);
+}
+
+static void test_tools_seq_against_mock(void **state)
+{
+    mock_proc m;
+    run_result res;
+    llmb_table *t;
+    (void)state;
+    mock_start(&m, timing_args);
+    {
+        const char *argv[] = {"llm-seq", "--base-url", m.base_url, "--requests", "3",
+                              "--delay", "0.2", "--max-tokens", "16", "--summary", "s.json",
+                              NULL};
+        run_tool(&res, 60, NULL, argv);
+    }
+    mock_stop(&m);
+    if (res.exit_code != 0)
+        fail_msg("llm-seq exited %d: %s", res.exit_code, res.err);
+    /* One line per request, printed as it finished, then the summary. */
+    assert_non_null(strstr(res.out, "request 1/3: "));
+    assert_non_null(strstr(res.out, "request 3/3: "));
+    assert_non_null(strstr(res.out, "TTFT"));
+    assert_non_null(strstr(res.out, "Successful requests:"));
+    t = load_results("results.csv");
+    check_rows(t, 3, 16);
+    /* Sequential: each starts only after the previous ended plus the pause. */
+    for (size_t r = 1; r < 3; r++) {
+        double prev_end = cell_num(t, r - 1, "start_s") + cell_num(t, r - 1, "time_taken_s");
+        double start = cell_num(t, r, "start_s");
+        if (start < prev_end + 0.2 || start > prev_end + 0.2 + 0.05)
+            fail_msg("request %zu started %.4f s after the previous ended", r + 1,
+                     start - prev_end);
+        assert_string_equal(cell_str(t, r, "schedule"), "sequential");
+        assert_string_equal(cell_str(t, r, "provider"), "mock");
+        assert_string_equal(cell_str(t, r, "model"), "mock-model");
+    }
+    check_summary("s.json", t, "llm-seq");
+    llmb_table_free(t);
+    run_result_free(&res);
+}
+
+static void test_tools_conc_against_mock(void **state)
+{
+    mock_proc m;
+    run_result res;
+    llmb_table *t;
+    (void)state;
+    mock_start(&m, timing_args);
+    {
+        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--requests", "8",
+                              "--interval", "0.02", "--max-tokens", "20", "--summary",
+                              "s.json", "--output", "conc.csv", NULL};
+        run_tool(&res, 60, NULL, argv);
+    }
+    mock_stop(&m);
+    if (res.exit_code != 0)
+        fail_msg("llm-conc exited %d: %s", res.exit_code, res.err);
+    t = load_results("conc.csv");
+    check_rows(t, 8, 20);
+    for (size_t r = 0; r < 8; r++) {
+        /* Rows come in completion order; the request number says which. */
+        double n = cell_num(t, r, "request");
+        double intended = cell_num(t, r, "intended_s");
+        double start = cell_num(t, r, "start_s");
+        assert_true(fabs(intended - (n - 1) * 0.02) < 1e-6);
+        if (start < intended || start > intended + 0.01)
+            fail_msg("request %.0f due at %.4f s was sent at %.4f s", n, intended, start);
+        assert_string_equal(cell_str(t, r, "schedule"), "concurrent");
+    }
+    /* All in flight together: the last started before the first finished
+     * (20 tokens at 8 ms take about 200 ms; the last starts at 140 ms). */
+    {
+        double first_end = 1e9, last_start = 0;
+        for (size_t r = 0; r < 8; r++) {
+            first_end = fmin(first_end, cell_num(t, r, "start_s") +
+                                            cell_num(t, r, "time_taken_s"));
+            last_start = fmax(last_start, cell_num(t, r, "start_s"));
+        }
+        assert_true(last_start < first_end);
+    }
+    check_summary("s.json", t, "llm-conc");
+    llmb_table_free(t);
+    run_result_free(&res);
+}
+
+static void png_size(const char *path, unsigned *w, unsigned *h)
+{
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&img, path))
+        fail_msg("%s is not a readable PNG: %s", path, img.message);
+    *w = img.width;
+    *h = img.height;
+    png_image_free(&img);
+}
+
+static void test_tools_graph_from_run(void **state)
+{
+    mock_proc m;
+    run_result res;
+    unsigned w, h;
+    (void)state;
+    mock_start(&m, timing_args);
+    {
+        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--requests", "4",
+                              "--max-tokens", "8", "--quiet", NULL};
+        run_tool(&res, 60, NULL, argv);
+        assert_int_equal(res.exit_code, 0);
+        run_result_free(&res);
+    }
+    mock_stop(&m);
+    {
+        /* The default: results.csv in, images/<title>.png out. */
+        const char *argv[] = {"llm-graph", NULL};
+        run_tool(&res, 60, NULL, argv);
+        if (res.exit_code != 0)
+            fail_msg("llm-graph exited %d: %s", res.exit_code, res.err);
+        png_size("images/mock-model (Concurrent) (mock).png", &w, &h);
+        assert_int_equal(w, 1000);
+        assert_int_equal(h, 600);
+        run_result_free(&res);
+    }
+    {
+        const char *argv[] = {"llm-graph", "results.csv", "-o", "small.png", "--width", "640",
+                              "--height", "480", "--title", "My run", NULL};
+        run_tool(&res, 60, NULL, argv);
+        assert_int_equal(res.exit_code, 0);
+        png_size("small.png", &w, &h);
+        assert_int_equal(w, 640);
+        assert_int_equal(h, 480);
+        run_result_free(&res);
+    }
+}
+
+static void test_tools_graph_rejects_bad_csv(void **state)
+{
+    run_result res;
+    FILE *fp = fopen("bad.csv", "w");
+    (void)state;
+    fputs("request,time_taken_s,prompt_tokens,generated_tokens,tokens_per_s\n"
+          "1,1.5,11,100,66.7\n"
+          "2,1.4,11,100,fast\n",
+          fp);
+    fclose(fp);
+    {
+        const char *argv[] = {"llm-graph", "bad.csv", "-o", "bad.png", NULL};
+        run_tool(&res, 30, NULL, argv);
+    }
+    assert_int_equal(res.exit_code, 1);
+    assert_non_null(strstr(res.err, "line 3, column 14"));
+    assert_non_null(strstr(res.err, "tokens_per_s"));
+    assert_int_equal(access("bad.png", F_OK), -1);
+    run_result_free(&res);
+
+    fp = fopen("trunc.csv", "w");
+    fputs("request,time_taken_s,prompt_tokens,generated_tokens,tokens_per_s\n1,1.5,11\n", fp);
+    fclose(fp);
+    {
+        const char *argv[] = {"llm-graph", "trunc.csv", "-o", "t.png", NULL};
+        run_tool(&res, 30, NULL, argv);
+    }
+    assert_int_equal(res.exit_code, 1);
+    assert_non_null(strstr(res.err, "line 2"));
+    assert_non_null(strstr(res.err, "truncated"));
+    run_result_free(&res);
+    {
+        const char *argv[] = {"llm-graph", "missing.csv", NULL};
+        run_tool(&res, 30, NULL, argv);
+    }
+    assert_int_equal(res.exit_code, 1);
+    assert_non_null(strstr(res.err, "missing.csv"));
+    run_result_free(&res);
+}
+
+static void test_tools_usage_styles(void **state)
+{
+    /* Usage in the last content chunk, as Groq's x_groq, or not at all. */
+    const char *styles[] = {"last", "groq", "none"};
+    (void)state;
+    for (size_t i = 0; i < 3; i++) {
+        const char *args[] = {"--ttft-ms", "20", "--itl-ms", "5", "--usage", styles[i], NULL};
+        mock_proc m;
+        run_result res;
+        llmb_table *t;
+        mock_start(&m, args);
+        {
+            const char *argv[] = {"llm-seq", "--base-url", m.base_url, "--requests", "2",
+                                  "--delay", "0", "--max-tokens", "12", "--quiet", NULL};
+            run_tool(&res, 60, NULL, argv);
+        }
+        mock_stop(&m);
+        if (res.exit_code != 0)
+            fail_msg("usage %s: llm-seq exited %d: %s", styles[i], res.exit_code, res.err);
+        t = load_results("results.csv");
+        assert_int_equal(llmb_table_rows(t), 2);
+        for (size_t r = 0; r < 2; r++) {
+            assert_true(cell_num(t, r, "generated_tokens") == 12);
+            assert_true(cell_num(t, r, "chunks") == 12);
+            if (strcmp(styles[i], "none") == 0) {
+                /* Counted from chunks, and said so; the prompt count is unknown. */
+                assert_string_equal(cell_str(t, r, "token_source"), "chunks");
+                assert_string_equal(cell_str(t, r, "prompt_tokens"), "");
+            } else {
+                assert_string_equal(cell_str(t, r, "token_source"), "usage");
+                assert_true(cell_num(t, r, "prompt_tokens") == (double)expected_prompt_tokens());
+            }
+        }
+        if (strcmp(styles[i], "none") == 0)
+            assert_non_null(strstr(res.out, "Counted from chunks"));
+        llmb_table_free(t);
+        run_result_free(&res);
+    }
+}
+
+static void test_tools_completions_api_and_model_discovery(void **state)
+{
+    const char *args[] = {"--ttft-ms", "20", "--itl-ms", "5", "--model", "served/model-x", NULL};
+    mock_proc m;
+    run_result res;
+    llmb_table *t;
+    (void)state;
+    mock_start(&m, args);
+    {
+        /* vLLM's preset has no default model: the tool asks /v1/models. */
+        const char *argv[] = {"llm-conc", "--provider", "vllm", "--base-url", m.base_url,
+                              "--api", "completions", "--requests", "2", "--max-tokens", "6",
+                              "--prompt", "abcdefghij", "--quiet", NULL};
+        run_tool(&res, 60, NULL, argv);
+    }
+    mock_stop(&m);
+    if (res.exit_code != 0)
+        fail_msg("llm-conc exited %d: %s", res.exit_code, res.err);
+    t = load_results("results.csv");
+    assert_int_equal(llmb_table_rows(t), 2);
+    assert_string_equal(cell_str(t, 0, "model"), "served/model-x");
+    assert_string_equal(cell_str(t, 0, "provider"), "vllm");
+    assert_true(cell_num(t, 0, "generated_tokens") == 6);
+    assert_true(cell_num(t, 0, "prompt_tokens") == 3); /* ceil(10 / 4) */
+    llmb_table_free(t);
+    run_result_free(&res);
+}
+
+static void test_tools_connection_refused(void **state)
+{
+    run_result res;
+    llmb_table *t;
+    (void)state;
+    {
+        /* Port 1 on loopback: nothing listens, every request fails to connect. */
+        const char *argv[] = {"llm-seq", "--base-url", "http://127.0.0.1:1/v1", "--model", "m",
+                              "--requests", "2", "--delay", "0", NULL};
+        run_tool(&res, 60, NULL, argv);
+    }
+    assert_int_equal(res.exit_code, 1);
+    assert_non_null(strstr(res.out, "FAILED (connect)"));
+    assert_non_null(strstr(res.out, "Failed requests:                 2 (connect 2)"));
+    t = load_results("results.csv");
+    assert_int_equal(llmb_table_rows(t), 2);
+    assert_string_equal(cell_str(t, 0, "error_class"), "connect");
+    assert_true(strlen(cell_str(t, 0, "error")) > 0);
+    assert_string_equal(cell_str(t, 0, "tokens_per_s"), "");
+    llmb_table_free(t);
+    run_result_free(&res);
+}
+
+static void expect_usage_error(const char *const *argv, const char *message)
+{
+    run_result res;
+    run_tool(&res, 30, NULL, argv);
+    if (res.exit_code != 2 || !strstr(res.err, message))
+        fail_msg("%s: exit %d, stderr '%s', expected 2 and '%s'", argv[0], res.exit_code,
+                 res.err, message);
+    run_result_free(&res);
+}
+
+static void test_tools_usage_errors(void **state)
+{
+    (void)state;
+    {
+        const char *a[] = {"llm-seq", "--requests", "0", NULL};
+        expect_usage_error(a, "--requests");
+    }
+    {
+        const char *a[] = {"llm-seq", "--requests", "-3", NULL};
+        expect_usage_error(a, "--requests");
+    }
+    {
+        const char *a[] = {"llm-conc", "--interval", "abc", NULL};
+        expect_usage_error(a, "--interval");
+    }
+    {
+        const char *a[] = {"llm-seq", "--interval", "1", NULL};
+        expect_usage_error(a, "unknown option '--interval'");
+    }
+    {
+        const char *a[] = {"llm-conc", "--provider", "bogus", NULL};
+        expect_usage_error(a, "unknown provider 'bogus'");
+    }
+    {
+        const char *a[] = {"llm-seq", "--base-url", "localhost:8000", NULL};
+        expect_usage_error(a, "http://");
+    }
+    {
+        const char *a[] = {"llm-seq", "--max-tokens", NULL};
+        expect_usage_error(a, "needs a value");
+    }
+    {
+        const char *a[] = {"llm-graph", "--width", "5", NULL};
+        expect_usage_error(a, "--width");
+    }
+    {
+        const char *a[] = {"llm-mock", "--usage", "sometimes", NULL};
+        expect_usage_error(a, "--usage");
+    }
+    {
+        /* openai needs a key; the message names the variable. */
+        const char *a[] = {"llm-seq", "--provider", "openai", "--api-key-env",
+                           "LLMB_SURELY_UNSET_VAR", NULL};
+        expect_usage_error(a, "LLMB_SURELY_UNSET_VAR");
+    }
+}
+
+static void test_tools_help(void **state)
+{
+    const char *tools[] = {"llm-seq", "llm-conc", "llm-graph", "llm-mock"};
+    (void)state;
+    for (size_t i = 0; i < 4; i++) {
+        run_result res;
+        const char *argv[] = {tools[i], "--help", NULL};
+        run_tool(&res, 30, NULL, argv);
+        assert_int_equal(res.exit_code, 0);
+        assert_non_null(strstr(res.out, "Usage: "));
+        run_result_free(&res);
+    }
+}
+
+static void test_tools_api_key_never_shown(void **state)
+{
+    static const char canary[] = "sk-canary-7f3a9c1e5b";
+    const char *env[] = {"LLMB_TEST_CANARY_KEY=sk-canary-7f3a9c1e5b", NULL};
+    mock_proc m;
+    run_result ok, bad;
+    (void)state;
+    mock_start(&m, timing_args);
+    {
+        const char *argv[] = {"llm-seq", "--base-url", m.base_url, "--requests", "2",
+                              "--delay", "0", "--max-tokens", "4", "--api-key-env",
+                              "LLMB_TEST_CANARY_KEY", "--summary", "s.json", NULL};
+        run_tool(&ok, 60, env, argv);
+    }
+    mock_stop(&m);
+    {
+        const char *argv[] = {"llm-conc", "--base-url", "http://127.0.0.1:1/v1", "--model", "m",
+                              "--requests", "2", "--api-key-env", "LLMB_TEST_CANARY_KEY",
+                              "--output", "bad.csv", "--summary", "bad.json", NULL};
+        run_tool(&bad, 60, env, argv);
+    }
+    assert_int_equal(ok.exit_code, 0);
+    assert_int_equal(bad.exit_code, 1);
+    {
+        const char *files[] = {"results.csv", "s.json", "bad.csv", "bad.json"};
+        const char *texts[] = {ok.out, ok.err, bad.out, bad.err};
+        for (size_t i = 0; i < 4; i++) {
+            char *data = read_file(files[i], NULL);
+            assert_non_null(data);
+            if (strstr(data, canary))
+                fail_msg("the API key appears in %s", files[i]);
+            free(data);
+            if (strstr(texts[i], canary))
+                fail_msg("the API key appears in output %zu", i);
+        }
+    }
+    run_result_free(&ok);
+    run_result_free(&bad);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_tools_seq_against_mock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_conc_against_mock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_graph_from_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_graph_rejects_bad_csv, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_usage_styles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_completions_api_and_model_discovery, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tools_connection_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_usage_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_help, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_api_key_never_shown, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
