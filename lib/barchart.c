@@ -12,11 +12,11 @@
 #include "chart_internal.h"
 #include "internal.h"
 
-#define WHITE       0xFFFFFFFFu
-#define TITLE_RGBA  0x1A1A1AFFu
-#define LABEL_RGBA  0x333333FFu
-#define TICK_RGBA   0x555555FFu
-#define TITLE_WEIGHT 1.5
+#define WHITE          0xFFFFFFFFu
+#define TITLE_RGBA     0x1A1A1AFFu
+#define LABEL_RGBA     0x333333FFu
+#define TICK_RGBA      0x555555FFu
+#define TITLE_WEIGHT   1.5
 #define TITLE_MIN_SIZE 10.0
 
 /* Bars narrower than this many pixels per value are drawn as an envelope. */
@@ -165,7 +165,8 @@ static int value_decimals(const llmb_bar_chart *spec, num_scale sc, double max)
 {
     int whole = 1;
     for (size_t i = 0; i < spec->n && whole; i++)
-        if (isfinite(spec->values[i]) && spec->values[i] / sc.div != floor(spec->values[i] / sc.div))
+        if (isfinite(spec->values[i]) &&
+            spec->values[i] / sc.div != floor(spec->values[i] / sc.div))
             whole = 0;
     return whole ? 0 : decimals_for_magnitude(max / sc.div);
 }
@@ -198,7 +199,8 @@ llmb_status llmbi_bar_chart_layout(const llmb_bar_chart *spec, llmbi_bar_layout 
         return LLMB_ERR_INVALID;
     }
     if (spec->n == 0 || !spec->values) {
-        llmbi_error_set(err, "bar chart: %s", spec->n == 0 ? "no values (n is 0)" : "values is NULL");
+        llmbi_error_set(err, "bar chart: %s",
+                        spec->n == 0 ? "no values (n is 0)" : "values is NULL");
         return LLMB_ERR_INVALID;
     }
     if (spec->width < LLMB_BAR_CHART_MIN_WIDTH || spec->width > LLMB_BAR_CHART_MAX_SIDE ||
@@ -271,8 +273,11 @@ llmb_status llmbi_bar_chart_layout(const llmb_bar_chart *spec, llmbi_bar_layout 
     double left = pad + tick_w + tick_gap;
     if (has_text(spec->y_label))
         left += (LLMBI_FONT_ASCENT + LLMBI_FONT_DESCENT + 0.5) * lay->label_size;
-    double cat_w = widest_category(spec, lay->tick_size);
-    double right = fmax(pad * 1.5, cat_w / 2.0 + pad * 0.5);
+    /* Room for half of the last label beyond the last bar; other labels
+     * that would cross the edge are left out when drawing. */
+    double last_w =
+        llmb_text_width(category_label(spec, spec->n - 1, buf, sizeof buf), lay->tick_size);
+    double right = fmax(pad * 1.5, last_w / 2.0 + pad * 0.5);
     lay->plot_left = round(left);
     lay->plot_right = round(spec->width - right);
     if (lay->plot_right - lay->plot_left < 8.0)
@@ -283,7 +288,7 @@ llmb_status llmbi_bar_chart_layout(const llmb_bar_chart *spec, llmbi_bar_layout 
 
     /* Label every k-th value, k from 1, 2, 5, 10, 20, ..., so that labels
      * are at least a small gap apart; the drawing also checks each one. */
-    double need = cat_w + fmax(0.8 * lay->tick_size, 6.0);
+    double need = widest_category(spec, lay->tick_size) + fmax(0.8 * lay->tick_size, 6.0);
     double k = 1.0;
     for (int m = 0; k * lay->slot < need && k < (double)spec->n; m++)
         k = (m % 3 == 0 ? 2.0 : m % 3 == 1 ? 2.5 : 2.0) * k;
@@ -354,8 +359,7 @@ static void draw_bars(llmb_canvas *c, const llmb_bar_chart *spec, const llmbi_ba
     }
 }
 
-static void draw_cross(llmb_canvas *c, double cx, double cy, double r, double width,
-                       uint32_t rgba)
+static void draw_cross(llmb_canvas *c, double cx, double cy, double r, double width, uint32_t rgba)
 {
     llmbi_capsule k[2] = {{cx - r, cy - r, cx + r, cy + r, width / 2.0},
                           {cx - r, cy + r, cx + r, cy - r, width / 2.0}};
@@ -391,45 +395,58 @@ static void draw_value_axis(llmb_canvas *c, const llmbi_bar_layout *lay)
     for (unsigned t = 0; t < lay->ticks; t++) {
         double y = llmbi_bar_value_y(lay, t * lay->tick_step);
         if (t > 0)
-            llmb_canvas_fill_rect(c, lay->plot_left, floor(y), lay->plot_right - lay->plot_left,
-                                  th, LLMBI_CHART_GRID_RGBA);
+            llmb_canvas_fill_rect(c, lay->plot_left, floor(y), lay->plot_right - lay->plot_left, th,
+                                  LLMBI_CHART_GRID_RGBA);
         format_tick(lay, t * lay->tick_step, buf, sizeof buf);
         llmb_canvas_text(c, lay->plot_left - tick_gap_of(lay), y + 0.35 * lay->tick_size, buf,
                          lay->tick_size, LLMB_ALIGN_RIGHT, 0.0, TICK_RGBA);
     }
 }
 
-static void draw_categories(llmb_canvas *c, const llmb_bar_chart *spec,
-                            const llmbi_bar_layout *lay)
+int llmbi_bar_next_label(const llmb_bar_chart *spec, const llmbi_bar_layout *lay,
+                         llmbi_label_iter *it, size_t *index, double *cx, double *width)
 {
-    double baseline = lay->plot_bottom + tick_gap_of(lay) + LLMBI_FONT_CAP_HEIGHT * lay->tick_size;
-    double gap = fmax(0.5 * lay->tick_size, 4.0);
-    double last_right = -INFINITY;
+    double gap = fmax(0.5 * lay->tick_size, 4.0), edge = 2.0;
     size_t k = lay->label_every;
-    char buf[32];
-    for (size_t i = 0; i < spec->n;) {
+    char buf[32], next[32];
+    while (it->next < spec->n) {
+        size_t i = it->next;
+        /* The first value, then every k-th: requests 1, 20, 40... */
+        it->next = i == 0 && k > 1 ? k - 1 : i + k;
+        if (it->next <= i)
+            it->next = spec->n; /* k is at least 1; this guards the overflow */
         const char *label = category_label(spec, i, buf, sizeof buf);
         double w = llmb_text_width(label, lay->tick_size);
-        double cx = lay->plot_left + ((double)i + 0.5) * lay->slot;
-        int draw = cx - w / 2.0 >= last_right + gap;
-        if (draw && !spec->labels && i == 0 && k > 1 && k - 1 < spec->n) {
-            /* Numbered labels run 1, k, 2k...: drop "1" rather than "k" if
-             * the two are too close. */
-            char next[32];
-            double wk = llmb_text_width(category_label(spec, k - 1, next, sizeof next),
-                                        lay->tick_size);
-            draw = (double)(k - 1) * lay->slot >= (w + wk) / 2.0 + gap;
+        double x = lay->plot_left + ((double)i + 0.5) * lay->slot;
+        if (x - w / 2.0 < it->last_right + gap || x - w / 2.0 < edge ||
+            x + w / 2.0 > lay->width - edge)
+            continue;
+        if (i == 0 && k > 1 && k - 1 < spec->n) {
+            /* Drop the first label rather than the k-th when the two would be too close. */
+            double wk =
+                llmb_text_width(category_label(spec, k - 1, next, sizeof next), lay->tick_size);
+            if ((double)(k - 1) * lay->slot < (w + wk) / 2.0 + gap)
+                continue;
         }
-        if (draw) {
-            llmb_canvas_text(c, cx, baseline, label, lay->tick_size, LLMB_ALIGN_CENTER, 0.0,
-                             TICK_RGBA);
-            last_right = cx + w / 2.0;
-        }
-        if (spec->labels || k == 1)
-            i += k;
-        else
-            i = i == 0 ? k - 1 : i + k;
+        it->last_right = x + w / 2.0;
+        *index = i;
+        *cx = x;
+        *width = w;
+        return 1;
     }
+    return 0;
+}
+
+static void draw_categories(llmb_canvas *c, const llmb_bar_chart *spec, const llmbi_bar_layout *lay)
+{
+    double baseline = lay->plot_bottom + tick_gap_of(lay) + LLMBI_FONT_CAP_HEIGHT * lay->tick_size;
+    llmbi_label_iter it = LLMBI_LABEL_ITER_INIT;
+    size_t i;
+    double cx, w;
+    char buf[32];
+    while (llmbi_bar_next_label(spec, lay, &it, &i, &cx, &w))
+        llmb_canvas_text(c, cx, baseline, category_label(spec, i, buf, sizeof buf), lay->tick_size,
+                         LLMB_ALIGN_CENTER, 0.0, TICK_RGBA);
 }
 
 static void draw_values(llmb_canvas *c, const llmb_bar_chart *spec, const llmbi_bar_layout *lay,
@@ -453,12 +470,11 @@ static void draw_values(llmb_canvas *c, const llmb_bar_chart *spec, const llmbi_
         if (backing) {
             /* Keeps the label readable where the mean line runs through it. */
             double w = llmb_text_width(buf, lay->value_size), m = 0.15 * lay->value_size;
-            llmb_canvas_fill_rect(c, cx - w / 2.0 - m, baseline - LLMBI_FONT_CAP_HEIGHT *
-                                  lay->value_size - m, w + 2.0 * m,
-                                  LLMBI_FONT_CAP_HEIGHT * lay->value_size + 2.0 * m, 0xFFFFFFD8u);
+            llmb_canvas_fill_rect(
+                c, cx - w / 2.0 - m, baseline - LLMBI_FONT_CAP_HEIGHT * lay->value_size - m,
+                w + 2.0 * m, LLMBI_FONT_CAP_HEIGHT * lay->value_size + 2.0 * m, 0xFFFFFFD8u);
         }
-        llmb_canvas_text(c, cx, baseline, buf, lay->value_size, LLMB_ALIGN_CENTER, 0.0,
-                         LABEL_RGBA);
+        llmb_canvas_text(c, cx, baseline, buf, lay->value_size, LLMB_ALIGN_CENTER, 0.0, LABEL_RGBA);
     }
 }
 
@@ -520,8 +536,9 @@ static double legend(llmb_canvas *c, const llmbi_bar_layout *lay, double baselin
 }
 
 /* The longest prefix of `text` that, followed by "...", fits in `avail`
- * pixels at the title's size and weight. */
-static const char *shorten(const char *text, double size, double avail, char *buf, size_t cap)
+ * pixels at the given size and weight. */
+static const char *shorten(const char *text, double size, double weight, double avail, char *buf,
+                           size_t cap)
 {
     size_t len = strlen(text);
     if (len > cap - 4)
@@ -529,15 +546,56 @@ static const char *shorten(const char *text, double size, double avail, char *bu
     for (; len > 0; len--) {
         memcpy(buf, text, len);
         memcpy(buf + len, "...", 4);
-        if (llmb_text_width_weighted(buf, size, TITLE_WEIGHT) <= avail)
+        if (llmb_text_width_weighted(buf, size, weight) <= avail)
             return buf;
     }
     return "";
 }
 
+/* Fit a label into `avail` pixels: shrink it down to `min_size`, then cut it
+ * short. Returns the text to draw (the original or `buf`); sets *size. */
+static const char *fit_label(const char *text, double *size, double min_size, double weight,
+                             double avail, char *buf, size_t cap)
+{
+    double w = llmb_text_width_weighted(text, *size, weight);
+    if (w <= avail || avail <= 0.0)
+        return text;
+    *size = fmax(*size * avail / w, fmin(min_size, *size));
+    if (llmb_text_width_weighted(text, *size, weight) <= avail)
+        return text;
+    return shorten(text, *size, weight, avail, buf, cap);
+}
+
+#define LABEL_MIN_SIZE 9.0
+
 static void draw_texts(llmb_canvas *c, const llmb_bar_chart *spec, const llmbi_bar_layout *lay)
 {
     double pad = pad_of(lay);
+    char cut[256];
+
+    /* Axis labels: shrunk or cut short rather than run off the canvas. */
+    double xl_size = lay->label_size, xl_right = lay->plot_left;
+    double xl_baseline = spec->height - pad - LLMBI_FONT_DESCENT * xl_size;
+    if (has_text(spec->x_label)) {
+        const char *text = fit_label(spec->x_label, &xl_size, LABEL_MIN_SIZE, 1.0,
+                                     spec->width - 2.0 * pad, cut, sizeof cut);
+        double w = llmb_text_width(text, xl_size);
+        double cx = clampd((lay->plot_left + lay->plot_right) / 2.0, pad + w / 2.0,
+                           spec->width - pad - w / 2.0);
+        llmb_canvas_text(c, cx, xl_baseline, text, xl_size, LLMB_ALIGN_CENTER, 0.0, LABEL_RGBA);
+        xl_right = cx + w / 2.0 + pad;
+    }
+    if (has_text(spec->y_label)) {
+        double size = lay->label_size;
+        const char *text = fit_label(spec->y_label, &size, LABEL_MIN_SIZE, 1.0,
+                                     spec->height - 2.0 * pad, cut, sizeof cut);
+        double w = llmb_text_width(text, size);
+        double cy = clampd((lay->plot_top + lay->plot_bottom) / 2.0, pad + w / 2.0,
+                           spec->height - pad - w / 2.0);
+        llmb_canvas_text(c, pad + LLMBI_FONT_ASCENT * lay->label_size, cy, text, size,
+                         LLMB_ALIGN_CENTER, 90.0, LABEL_RGBA);
+    }
+
     double row_size = has_text(spec->title) ? lay->title_size : lay->tick_size;
     double row_baseline = pad + LLMBI_FONT_CAP_HEIGHT * row_size;
     int mean = spec->show_mean && isfinite(lay->mean), failed = lay->any_failed;
@@ -547,23 +605,18 @@ static void draw_texts(llmb_canvas *c, const llmb_bar_chart *spec, const llmbi_b
          * entries that do not fit beside it move to the x label's row, or
          * are left out if they do not fit there either. */
         double row = spec->width - 2.0 * pad;
-        double need = fmin(llmb_text_width_weighted(spec->title, lay->title_size, TITLE_WEIGHT),
-                           0.6 * row);
+        double need =
+            fmin(llmb_text_width_weighted(spec->title, lay->title_size, TITLE_WEIGHT), 0.6 * row);
         if (mean && legend(NULL, lay, row_baseline, mean, failed) < pad + need + 2.0 * pad)
             mean = 0, low_mean = 1;
         if (failed && legend(NULL, lay, row_baseline, mean, failed) < pad + need + 2.0 * pad)
             failed = 0, low_failed = 1;
     }
     if (low_mean || low_failed) {
-        double size = lay->label_size, baseline = spec->height - pad - LLMBI_FONT_DESCENT * size;
-        double taken = has_text(spec->x_label)
-                           ? (lay->plot_left + lay->plot_right +
-                              llmb_text_width(spec->x_label, size)) / 2.0 + pad
-                           : lay->plot_left;
-        if (low_mean && low_failed && legend(NULL, lay, baseline, 1, 1) < taken)
+        if (low_mean && low_failed && legend(NULL, lay, xl_baseline, 1, 1) < xl_right)
             low_mean = 0; /* both do not fit: keep the one about failures */
-        if (legend(NULL, lay, baseline, low_mean, low_failed) >= taken)
-            legend(c, lay, baseline, low_mean, low_failed);
+        if (legend(NULL, lay, xl_baseline, low_mean, low_failed) >= xl_right)
+            legend(c, lay, xl_baseline, low_mean, low_failed);
     }
     double legend_left = legend(c, lay, row_baseline, mean, failed);
 
@@ -571,37 +624,14 @@ static void draw_texts(llmb_canvas *c, const llmb_bar_chart *spec, const llmbi_b
         double size = lay->title_size;
         double right_limit =
             legend_left < lay->plot_right ? legend_left - 2.0 * pad : spec->width - pad;
-        double avail = right_limit - pad;
-        double w = llmb_text_width_weighted(spec->title, size, TITLE_WEIGHT);
-        if (w > avail && avail > 0.0) {
-            size = fmax(size * avail / w, TITLE_MIN_SIZE);
-            w = llmb_text_width_weighted(spec->title, size, TITLE_WEIGHT);
-        }
-        /* Still too long at the smallest legible size: cut it short. */
-        char cut[256];
-        const char *title = spec->title;
-        if (w > avail) {
-            title = shorten(spec->title, size, avail, cut, sizeof cut);
-            w = llmb_text_width_weighted(title, size, TITLE_WEIGHT);
-        }
-        /* Centred over the plot, pushed left of the legend and kept on the canvas. */
-        double cx = (lay->plot_left + lay->plot_right) / 2.0;
-        cx = fmin(cx, right_limit - w / 2.0);
-        cx = fmax(cx, pad + w / 2.0);
-        llmb_canvas_text_weighted(c, cx, row_baseline, title, size, TITLE_WEIGHT,
-                                  LLMB_ALIGN_CENTER, 0.0, TITLE_RGBA);
-    }
-    if (has_text(spec->x_label)) {
-        double size = lay->label_size;
-        double baseline = spec->height - pad - LLMBI_FONT_DESCENT * size;
-        llmb_canvas_text(c, (lay->plot_left + lay->plot_right) / 2.0, baseline, spec->x_label,
-                         size, LLMB_ALIGN_CENTER, 0.0, LABEL_RGBA);
-    }
-    if (has_text(spec->y_label)) {
-        double size = lay->label_size;
-        llmb_canvas_text(c, pad + LLMBI_FONT_ASCENT * size,
-                         (lay->plot_top + lay->plot_bottom) / 2.0, spec->y_label, size,
-                         LLMB_ALIGN_CENTER, 90.0, LABEL_RGBA);
+        const char *title = fit_label(spec->title, &size, TITLE_MIN_SIZE, TITLE_WEIGHT,
+                                      right_limit - pad, cut, sizeof cut);
+        double w = llmb_text_width_weighted(title, size, TITLE_WEIGHT);
+        /* Centred over the plot, pushed left of the legend, kept on the canvas. */
+        double cx = fmax(fmin((lay->plot_left + lay->plot_right) / 2.0, right_limit - w / 2.0),
+                         pad + w / 2.0);
+        llmb_canvas_text_weighted(c, cx, row_baseline, title, size, TITLE_WEIGHT, LLMB_ALIGN_CENTER,
+                                  0.0, TITLE_RGBA);
     }
 }
 

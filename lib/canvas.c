@@ -129,7 +129,8 @@ static double overlap(long p, double lo, double hi)
 
 void llmb_canvas_fill_rect(llmb_canvas *c, double x, double y, double w, double h, uint32_t rgba)
 {
-    if (!c || !(w > 0.0) || !(h > 0.0) || !isfinite(x) || !isfinite(y))
+    if (!c || !(w > 0.0) || !(h > 0.0) || !isfinite(x) || !isfinite(y) || !isfinite(w) ||
+        !isfinite(h))
         return;
     double x1 = x + w, y1 = y + h;
     long px0, px1, py0, py1;
@@ -176,15 +177,48 @@ static double capsule_coverage(double d, double r)
     return (cov >= 1.0 ? 1.0 : cov) * scale;
 }
 
-static int capsule_valid(const llmbi_capsule *k)
+/*
+ * Clip the centre line of k to the canvas grown by the stroke radius and a
+ * margin (Liang-Barsky), into *out. The parts cut off cannot touch a canvas
+ * pixel, and what remains has coordinates of canvas magnitude, so distances
+ * stay accurate however far away the caller's end points were.
+ * Returns 0 if nothing of the capsule can be visible.
+ */
+static int clip_capsule(const llmb_canvas *c, const llmbi_capsule *k, llmbi_capsule *out)
 {
-    return isfinite(k->x0) && isfinite(k->y0) && isfinite(k->x1) && isfinite(k->y1) &&
-           k->r > 0.0 && isfinite(k->r);
+    if (!isfinite(k->x0) || !isfinite(k->y0) || !isfinite(k->x1) || !isfinite(k->y1) ||
+        !(k->r > 0.0) || !isfinite(k->r))
+        return 0;
+    double m = k->r + 2.0;
+    double dx = k->x1 - k->x0, dy = k->y1 - k->y0;
+    if (!isfinite(dx) || !isfinite(dy))
+        return 0;
+    const double p[4] = {-dx, dx, -dy, dy};
+    const double q[4] = {k->x0 + m, (double)c->width + m - k->x0, k->y0 + m,
+                         (double)c->height + m - k->y0};
+    double t0 = 0.0, t1 = 1.0;
+    for (int i = 0; i < 4; i++) {
+        if (p[i] == 0.0) {
+            if (q[i] < 0.0)
+                return 0;
+            continue;
+        }
+        double t = q[i] / p[i];
+        if (p[i] < 0.0)
+            t0 = t > t0 ? t : t0;
+        else
+            t1 = t < t1 ? t : t1;
+    }
+    if (t0 > t1)
+        return 0;
+    *out =
+        (llmbi_capsule){k->x0 + t0 * dx, k->y0 + t0 * dy, k->x0 + t1 * dx, k->y0 + t1 * dy, k->r};
+    return 1;
 }
 
-/* Bounds of the pixels a capsule can touch, clipped to the canvas. */
-static int capsule_span(const llmb_canvas *c, const llmbi_capsule *k, long *x0, long *x1,
-                        long *y0, long *y1)
+/* Bounds of the pixels a (clipped) capsule can touch, clipped to the canvas. */
+static int capsule_span(const llmb_canvas *c, const llmbi_capsule *k, long *x0, long *x1, long *y0,
+                        long *y1)
 {
     double m = k->r + 1.0;
     double lx = fmin(k->x0, k->x1) - m, hx = fmax(k->x0, k->x1) + m;
@@ -199,8 +233,9 @@ void llmbi_canvas_capsules(llmb_canvas *c, const llmbi_capsule *caps, size_t n, 
     long bx0 = 0, bx1 = 0, by0 = 0, by1 = 0;
     int any = 0;
     for (size_t i = 0; i < n; i++) {
+        llmbi_capsule k;
         long x0, x1, y0, y1;
-        if (!capsule_valid(&caps[i]) || !capsule_span(c, &caps[i], &x0, &x1, &y0, &y1))
+        if (!clip_capsule(c, &caps[i], &k) || !capsule_span(c, &k, &x0, &x1, &y0, &y1))
             continue;
         if (!any) {
             bx0 = x0, bx1 = x1, by0 = y0, by1 = y1;
@@ -223,9 +258,9 @@ void llmbi_canvas_capsules(llmb_canvas *c, const llmbi_capsule *caps, size_t n, 
             int touched = 0;
             memset(mask, 0, sizeof mask);
             for (size_t i = 0; i < n; i++) {
-                const llmbi_capsule *k = &caps[i];
+                llmbi_capsule k;
                 long x0, x1, y0, y1;
-                if (!capsule_valid(k) || !capsule_span(c, k, &x0, &x1, &y0, &y1))
+                if (!clip_capsule(c, &caps[i], &k) || !capsule_span(c, &k, &x0, &x1, &y0, &y1))
                     continue;
                 x0 = x0 > tx ? x0 : tx;
                 y0 = y0 > ty ? y0 : ty;
@@ -234,7 +269,7 @@ void llmbi_canvas_capsules(llmb_canvas *c, const llmbi_capsule *caps, size_t n, 
                 for (long py = y0; py < y1; py++) {
                     float *mrow = mask + (py - ty) * TILE;
                     for (long px = x0; px < x1; px++) {
-                        double cov = capsule_coverage(dist_to_segment(px + 0.5, py + 0.5, k), k->r);
+                        double cov = capsule_coverage(dist_to_segment(px + 0.5, py + 0.5, &k), k.r);
                         if (cov > mrow[px - tx]) {
                             mrow[px - tx] = (float)cov;
                             touched = 1;

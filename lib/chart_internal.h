@@ -50,16 +50,17 @@ typedef struct llmbi_bar_layout {
     /* The plot rectangle, whole pixels: bars stand on plot_bottom (value 0)
      * and the axis maximum is at plot_top. */
     double plot_left, plot_top, plot_right, plot_bottom;
-    double axis_max;    /* value at plot_top: a multiple of tick_step above the largest value */
-    double tick_step;   /* 1, 2 or 5 times a power of ten */
-    unsigned ticks;     /* gridlines including 0 and axis_max */
-    double slot;        /* horizontal space per value, pixels */
-    int dense;          /* bars narrower than a few pixels: drawn as a column envelope */
+    double axis_max;      /* value at plot_top: a multiple of tick_step above the largest value */
+    double tick_step;     /* 1, 2 or 5 times a power of ten */
+    unsigned ticks;       /* gridlines including 0 and axis_max */
+    double slot;          /* horizontal space per value, pixels */
+    int dense;            /* bars narrower than a few pixels: drawn as a column envelope */
     unsigned label_every; /* category labels are drawn for every k-th value */
-    int show_values;    /* value labels fit and are drawn */
-    double title_size, label_size, tick_size, value_size; /* text em sizes, pixels */
-    int any_failed;     /* some value is NAN */
-    double mean;        /* mean of the finite values; NAN when there are none */
+    int show_values;      /* value labels fit and are drawn */
+    /* Text em sizes, pixels. */
+    double title_size, label_size, tick_size, value_size;
+    int any_failed; /* some value is NAN */
+    double mean;    /* mean of the finite values; NAN when there are none */
 } llmbi_bar_layout;
 
 /* Validate `spec` and compute its layout; the errors are those of llmb_bar_chart_render. */
@@ -69,6 +70,22 @@ llmb_status llmbi_bar_chart_layout(const llmb_bar_chart *spec, llmbi_bar_layout 
 double llmbi_bar_value_y(const llmbi_bar_layout *lay, double v);
 /* The horizontal extent [*x0, *x1) of bar i in non-dense layouts (whole pixels). */
 void llmbi_bar_x_range(const llmbi_bar_layout *lay, size_t i, double *x0, double *x1);
+
+/* Walks the category labels that are drawn, left to right, after thinning
+ * and overlap checks. Start from LLMBI_LABEL_ITER_INIT. */
+typedef struct llmbi_label_iter {
+    size_t next;       /* next candidate value index */
+    double last_right; /* right end of the last label returned */
+} llmbi_label_iter;
+#define LLMBI_LABEL_ITER_INIT                                                                      \
+    {                                                                                              \
+        0, -1e300                                                                                  \
+    }
+
+/* The next label: returns 1 with its value index, centre x and advance
+ * width (at lay->tick_size), or 0 when there are no more. */
+int llmbi_bar_next_label(const llmb_bar_chart *spec, const llmbi_bar_layout *lay,
+                         llmbi_label_iter *it, size_t *index, double *cx, double *width);
 
 /* Bar chart colours the tests look for. */
 #define LLMBI_CHART_GRID_RGBA   0xE3E3E3FFu

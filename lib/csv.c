@@ -27,6 +27,9 @@ static int needs_quotes(const char *s)
 
 llmb_status llmb_csv_write_row(FILE *fp, const char *const *fields, size_t n)
 {
+    /* A row of one empty field would be a blank line, which readers skip. */
+    if (n == 1 && (!fields[0] || !fields[0][0]))
+        return fputs("\"\"\r\n", fp) == EOF || ferror(fp) ? LLMB_ERR_IO : LLMB_OK;
     for (size_t i = 0; i < n; i++) {
         const char *s = fields[i] ? fields[i] : "";
         if (i > 0 && fputc(',', fp) == EOF)

@@ -55,8 +55,9 @@ static const glyph glyphs[95] = {
     [' ' - 32] = {5.5, ""},
     ['!' - 32] = {5, "M 2.5 14 L 2.5 4.5 D 2.5 0"},
     ['"' - 32] = {7, "M 2.25 14 L 2.25 10 M 4.75 14 L 4.75 10"},
-    ['#' - 32] = {12.5, "M 4.5 0 L 5.75 14 M 8 0 L 9.25 14 M 1.75 9.5 L 11.5 9.5 M 1 4.5 L 10.75 4.5"},
-    ['$' - 32] = {12, "A 6.1 10.3 4.1 3.3 25 270 A 6.1 3.6 4.4 3.4 90 -155 M 6.1 15.5 L 6.1 -1.5"},
+    ['#' - 32] = {12.5,
+                  "M 4.5 0 L 5.75 14 M 8 0 L 9.25 14 M 1.75 9.5 L 11.5 9.5 M 1 4.5 L 10.75 4.5"},
+    ['$' - 32] = {12, "A 6.1 10.3 4.1 3.3 25 270 A 6.1 3.6 4.4 3.4 90 -155 M 6.1 15 L 6.1 -1.5"},
     ['%' - 32] = {15, "A 4 10.75 2.5 3.25 0 360 ; A 11 3.25 2.5 3.25 0 360 M 2 0 L 13 14"},
     ['&' - 32] = {13.5, "M 12.5 0 L 5.1 8.9 A 6.75 11.3 2.55 2.7 225 -45 L 3.1 5.4 "
                         "A 5.4 3.6 3.9 3.6 142 345 L 11.5 6.5"},
@@ -150,7 +151,7 @@ static const glyph glyphs[95] = {
     ['z' - 32] = {10, "M 1.5 10 L 8.5 10 L 1.5 0 L 8.75 0"},
     ['{' - 32] = {8, "M 6.5 15 A 6.5 13 2 2 90 180 L 4.5 7.5 A 2.5 7.5 2 2 0 -90 "
                      "A 2.5 3.5 2 2 90 0 L 4.5 -2 A 6.5 -2 2 2 180 270"},
-    ['|' - 32] = {6, "M 3 15.5 L 3 -4.5"},
+    ['|' - 32] = {6, "M 3 15 L 3 -4.5"},
     ['}' - 32] = {8, "M 1.5 15 A 1.5 13 2 2 90 0 L 3.5 7.5 A 5.5 7.5 2 2 180 270 "
                      "A 5.5 3.5 2 2 90 180 L 3.5 -2 A 1.5 -2 2 2 0 -90"},
     ['~' - 32] = {11, "A 3.75 6.5 1.75 1.5 180 0 A 7.25 6.5 1.75 1.5 180 360"},
@@ -195,7 +196,7 @@ typedef struct pen {
     double radius;   /* stroke half width, pixels */
     llmbi_capsule caps[GLYPH_MAX_CAPS];
     size_t n;
-    int down;          /* a stroke is in progress */
+    int down;              /* a stroke is in progress */
     double last_x, last_y; /* device position of the pen */
 } pen;
 
@@ -430,7 +431,7 @@ void llmb_canvas_text_weighted(llmb_canvas *c, double x, double y, const char *t
     }
 
     double total = llmb_text_width_weighted(text, size, weight);
-    p.origin_u = align == LLMB_ALIGN_CENTER ? -total / 2.0
+    p.origin_u = align == LLMB_ALIGN_CENTER  ? -total / 2.0
                  : align == LLMB_ALIGN_RIGHT ? -total
                                              : 0.0;
     double spacing = weight_spacing(size, weight);

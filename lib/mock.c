@@ -91,6 +91,7 @@ struct llmb_mock {
     llmb_mock_usage usage;
     uint64_t ttft_ns;
     uint64_t itl_ns;
+    uint64_t spin_ns;
     char *models_body; /* GET /v1/models never changes */
 
     int listen_fd;
@@ -298,9 +299,8 @@ static int heap_reserve(llmb_mock *m, size_t n)
     return 0;
 }
 
-static int arm_timer(llmb_mock *m)
+static int arm_timer(llmb_mock *m, uint64_t want)
 {
-    uint64_t want = m->heap_len ? m->heap[0]->deadline_ns : 0;
     struct itimerspec its;
     if (want == m->armed_ns)
         return 0;
@@ -311,6 +311,28 @@ static int arm_timer(llmb_mock *m)
         return -1;
     m->armed_ns = want;
     return 0;
+}
+
+/*
+ * Get ready to wait for the next deadline: the epoll timeout, 0 (poll and
+ * come back) while spinning, -1 when the timer will wake us up. The timer
+ * goes off spin_ns early, since waking a sleeping CPU is itself late.
+ */
+static int wait_timeout(llmb_mock *m, int *timeout)
+{
+    uint64_t wake;
+    if (m->heap_len == 0) {
+        *timeout = -1;
+        return arm_timer(m, 0);
+    }
+    wake = m->heap[0]->deadline_ns;
+    wake = wake > m->spin_ns ? wake - m->spin_ns : 1;
+    if (m->spin_ns > 0 && wake <= llmb_now_ns()) {
+        *timeout = 0;
+        return 0;
+    }
+    *timeout = -1;
+    return arm_timer(m, wake);
 }
 
 /* ---- connections ---- */
@@ -992,9 +1014,9 @@ llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out, llmb_e
     }
     if (opts->port > 65535 || opts->max_connections == 0 ||
         opts->default_tokens > LLMBI_MOCK_TOKENS_MAX || strlen(model) > LLMBI_MOCK_MODEL_MAX ||
-        (unsigned)opts->usage > LLMB_MOCK_USAGE_NONE) {
-        llmbi_error_set(err, "mock: port, max_connections, default_tokens, model or usage out "
-                             "of range");
+        (unsigned)opts->usage > LLMB_MOCK_USAGE_NONE || opts->spin_us > 1000000) {
+        llmbi_error_set(err, "mock: port, max_connections, default_tokens, model, usage or "
+                             "spin_us out of range");
         goto out;
     }
 
@@ -1015,6 +1037,7 @@ llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out, llmb_e
     m->usage = opts->usage;
     m->ttft_ns = llmb_s_to_ns(opts->ttft_ms / 1000.0);
     m->itl_ns = llmb_s_to_ns(opts->itl_ms / 1000.0);
+    m->spin_ns = (uint64_t)opts->spin_us * 1000;
 
     rc = listen_on(m, host, opts->port, err);
     if (rc != LLMB_OK)
@@ -1058,14 +1081,14 @@ llmb_status llmb_mock_run(llmb_mock *m)
     m->armed_ns = UINT64_MAX;
 
     while (!stop) {
-        int n, i;
+        int n, i, timeout;
         run_due(m);
         free_dead(m);
-        if (arm_timer(m) != 0) {
+        if (wait_timeout(m, &timeout) != 0) {
             rc = LLMB_ERR_SYSTEM;
             break;
         }
-        n = epoll_wait(m->epoll_fd, evs, MAX_EVENTS, -1);
+        n = epoll_wait(m->epoll_fd, evs, MAX_EVENTS, timeout);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -1096,7 +1119,7 @@ llmb_status llmb_mock_run(llmb_mock *m)
     if (read(m->stop_fd, &drained, sizeof drained) < 0 && errno != EAGAIN)
         rc = rc == LLMB_OK ? LLMB_ERR_SYSTEM : rc;
     m->armed_ns = UINT64_MAX;
-    arm_timer(m);
+    arm_timer(m, 0);
     if (old_slack > 0)
         prctl(PR_SET_TIMERSLACK, (unsigned long)old_slack, 0, 0, 0);
     atomic_store(&m->running, 0);

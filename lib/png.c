@@ -20,8 +20,8 @@
 /* What went wrong inside libpng, carried out of its longjmp. */
 typedef struct png_sink {
     FILE *fp;
-    int io_errno;   /* errno of a failed write or flush, 0 if none */
-    char msg[128];  /* libpng's own message */
+    int io_errno;  /* errno of a failed write or flush, 0 if none */
+    char msg[128]; /* libpng's own message */
 } png_sink;
 
 static void on_png_error(png_structp png, png_const_charp msg)
@@ -61,8 +61,8 @@ static void on_png_flush(png_structp png)
  * sink says why (sink->io_errno for I/O, sink->msg otherwise). */
 static int encode(const llmb_canvas *c, png_sink *sink)
 {
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, sink, on_png_error,
-                                              on_png_warning);
+    png_structp png =
+        png_create_write_struct(PNG_LIBPNG_VER_STRING, sink, on_png_error, on_png_warning);
     if (!png) {
         snprintf(sink->msg, sizeof sink->msg, "out of memory for the libpng writer");
         return -1;

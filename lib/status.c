@@ -35,6 +35,9 @@ const char *llmb_version(void)
 }
 
 static void error_vset(llmb_error *err, unsigned long line, unsigned long column,
+                       const char *fmt, va_list ap) LLMBI_PRINTF(4, 0);
+
+static void error_vset(llmb_error *err, unsigned long line, unsigned long column,
                        const char *fmt, va_list ap)
 {
     if (!err)

@@ -174,6 +174,13 @@ static void test_csv_writer_quoting(void **state)
     fclose(fp);
     assert_string_equal(buf, "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",,,\" pad\"\r\n");
     free(buf);
+    /* A row of one empty field must not become a blank line (readers skip those). */
+    fp = open_memstream(&buf, &len);
+    row[0] = "";
+    assert_int_equal(llmb_csv_write_row(fp, row, 1), LLMB_OK);
+    fclose(fp);
+    assert_string_equal(buf, "\"\"\r\n");
+    free(buf);
 }
 
 static void test_csv_round_trip(void **state)

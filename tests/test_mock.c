@@ -897,7 +897,8 @@ static void test_mock_errors(void **state)
     struct srv s;
     struct cli c;
     struct resp r;
-    char val[64], *big;
+    static char big[20000];
+    char val[64];
     (void)state;
 
     srv_start(&s, &o);
@@ -951,13 +952,10 @@ static void test_mock_errors(void **state)
     cli_close(&c);
 
     /* A head beyond 16 KiB. */
-    big = malloc(20000);
-    assert_non_null(big);
     memcpy(big, "GET /v1/models HTTP/1.1\r\nX-Big: ", 32);
     memset(big + 32, 'a', 20000 - 33);
     big[19999] = '\0';
     raw_exchange(&c, s.port, big, &r);
-    free(big);
     check_error(&r, 431, "16 KiB");
     assert_true(cli_eof(&c));
     cli_close(&c);

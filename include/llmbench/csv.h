@@ -22,7 +22,8 @@ extern "C" {
 /**
  * Write one row to `fp`: fields separated by commas, a field quoted (with
  * quotes doubled) when it holds a comma, a quote, CR or LF or starts or ends
- * with a space, and the row ended by CRLF. NULL fields are written empty.
+ * with a space, and the row ended by CRLF. NULL fields are written empty; a
+ * row of a single empty field is written as "" so that it is not a blank line.
  * Returns LLMB_ERR_IO if writing failed.
  */
 LLMB_API llmb_status llmb_csv_write_row(FILE *fp, const char *const *fields, size_t n);

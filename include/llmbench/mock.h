@@ -65,10 +65,17 @@ typedef struct llmb_mock_options {
     const char *model;       /**< model id reported and listed (default "mock-model") */
     llmb_mock_usage usage;   /**< usage reporting style (default FINAL) */
     unsigned max_connections; /**< open connections at most (default 16384) */
+    /**
+     * Wake this long before each deadline and busy-poll up to it (default
+     * 1000 us; 0 never spins, at most 1000000). Waking from an idle CPU can
+     * take over a millisecond, notably in virtual machines; spinning hides
+     * that at the cost of CPU time, and only while a deadline is this close.
+     */
+    unsigned spin_us;
 } llmb_mock_options;
 
 #define LLMB_MOCK_OPTIONS_INIT                                                                     \
-    {"127.0.0.1", 0, 50.0, 10.0, 128, "mock-model", LLMB_MOCK_USAGE_FINAL, 16384}
+    {"127.0.0.1", 0, 50.0, 10.0, 128, "mock-model", LLMB_MOCK_USAGE_FINAL, 16384, 1000}
 
 /** Lateness of the events the mock sent, against their scheduled times. */
 typedef struct llmb_mock_stats {
