@@ -7,7 +7,8 @@
  * GET /mock/stats) beside the lateness the client saw.
  *
  * Usage: bench_mock_precision [--ttft-ms MS] [--itl-ms MS] [--tokens N]
- *                             [--spread-ms MS] [STREAMS]...
+ *                             [--spread-ms MS] [--spin-us US] [--rt-priority N]
+ *                             [STREAMS]...
  * With no STREAMS, it runs 1, 64, 256 and 1000.
  */
 #include <errno.h>
@@ -41,6 +42,8 @@ struct settings {
     double itl_ms;
     unsigned tokens;
     double spread_ms; /* stream starts spread evenly over this span (0: all at once) */
+    unsigned spin_us;
+    int rt_priority;
 };
 
 /* ---- the child: the mock on CPU 1 ---- */
@@ -75,6 +78,8 @@ static void run_child(const struct settings *s, unsigned streams, int port_fd)
     o.itl_ms = s->itl_ms;
     o.default_tokens = s->tokens;
     o.max_connections = streams + 64;
+    o.spin_us = s->spin_us;
+    o.rt_priority = s->rt_priority;
     if (llmb_mock_new(&o, &child_mock, &err) != LLMB_OK) {
         fprintf(stderr, "bench: mock: %s\n", err.text);
         goto out;
@@ -170,8 +175,7 @@ static void sse_line(struct client *c, struct stream *s, uint64_t now)
 }
 
 /* Feed received bytes through the chunked decoder and the SSE line splitter. */
-static void stream_bytes(struct client *c, struct stream *s, const char *p, size_t n,
-                         uint64_t now)
+static void stream_bytes(struct client *c, struct stream *s, const char *p, size_t n, uint64_t now)
 {
     while (n > 0 && s->phase != P_FAILED) {
         switch (s->phase) {
@@ -386,18 +390,25 @@ static long long stat_int(json_t *j, const char *key)
     return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
 }
 
-static void stop_child(pid_t pid)
+/* Stop our child (only it, by its PID); the CPU seconds it used, or -1. */
+static double stop_child(pid_t pid)
 {
     uint64_t deadline = llmb_now_ns() + 5 * LLMB_NS_PER_S;
+    struct rusage ru;
+    pid_t r;
     kill(pid, SIGTERM);
-    while (waitpid(pid, NULL, WNOHANG) == 0) {
+    while ((r = wait4(pid, NULL, WNOHANG, &ru)) == 0) {
         if (llmb_now_ns() > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
-            return;
+            return -1;
         }
         usleep(5000);
     }
+    if (r != pid)
+        return -1;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 /* One row of the table. Returns 0 when every stream completed. */
@@ -407,7 +418,8 @@ static int run_row(const struct settings *set, unsigned n)
     int pipefd[2];
     pid_t pid;
     unsigned next = 0, port = 0;
-    uint64_t t_begin, deadline;
+    uint64_t t_begin, deadline, t_end = 0;
+    double cpu_s;
     struct pollfd pfd;
     json_t *stats = NULL;
     int rc = 1;
@@ -458,11 +470,10 @@ static int run_row(const struct settings *set, unsigned n)
     for (unsigned i = 0; i < n; i++) {
         c.st[i].fd = -1;
         c.st[i].phase = P_WAIT;
-        c.st[i].start_ns =
-            t_begin + (n > 1 ? llmb_s_to_ns(set->spread_ms / 1e3 * i / (n - 1)) : 0);
+        c.st[i].start_ns = t_begin + (n > 1 ? llmb_s_to_ns(set->spread_ms / 1e3 * i / (n - 1)) : 0);
     }
-    deadline = t_begin + llmb_s_to_ns((set->spread_ms + set->ttft_ms +
-                                       set->itl_ms * set->tokens) / 1e3) +
+    deadline = t_begin +
+               llmb_s_to_ns((set->spread_ms + set->ttft_ms + set->itl_ms * set->tokens) / 1e3) +
                20 * LLMB_NS_PER_S;
 
     while (c.finished < n) {
@@ -486,17 +497,24 @@ static int run_row(const struct settings *set, unsigned n)
         for (int i = 0; i < k; i++)
             stream_event(&c, evs[i].data.ptr, evs[i].events);
     }
+    t_end = llmb_now_ns();
     stats = fetch_stats(port);
     if (!stats) {
         fprintf(stderr, "bench: cannot read /mock/stats\n");
         goto out;
     }
+    close(c.ep);
+    c.ep = -1;
+    cpu_s = stop_child(pid);
+    pid = -1;
     qsort(c.late, c.n_late, sizeof *c.late, cmp_u64);
-    printf("%7u %8lld %8lld %8lld %8lld %8lld %10.0f %10.0f %10.0f %6u\n", n,
+    printf("%7u %8lld %8lld %8lld %8lld %8lld %10.0f %10.0f %10.0f %6u %5s %4.0f%%\n", n,
            stat_int(stats, "events"), stat_int(stats, "late_p50_us"),
            stat_int(stats, "late_p99_us"), stat_int(stats, "late_max_us"),
            stat_int(stats, "late_over_1ms"), pct_us(c.late, c.n_late, 0.5),
-           pct_us(c.late, c.n_late, 0.99), pct_us(c.late, c.n_late, 1.0), c.errors);
+           pct_us(c.late, c.n_late, 0.99), pct_us(c.late, c.n_late, 1.0), c.errors,
+           json_is_true(json_object_get(stats, "realtime")) ? "fifo" : "other",
+           cpu_s < 0 ? -1.0 : 100.0 * cpu_s / ((double)(t_end - t_begin) / 1e9));
     fflush(stdout);
     rc = c.errors == 0 && stat_int(stats, "events") == (long long)n * (set->tokens + 1) ? 0 : 1;
 out:
@@ -509,7 +527,8 @@ out:
         close(c.ep);
     free(c.st);
     free(c.late);
-    stop_child(pid);
+    if (pid > 0)
+        stop_child(pid);
     return rc;
 }
 
@@ -527,7 +546,8 @@ static int parse_num(const char *opt, const char *arg, double max, double *out)
 
 int main(int argc, char **argv)
 {
-    struct settings set = {50.0, 20.0, 100, 0.0};
+    llmb_mock_options defaults = LLMB_MOCK_OPTIONS_INIT;
+    struct settings set = {50.0, 20.0, 100, 0.0, defaults.spin_us, 0};
     unsigned rows[64], n_rows = 0;
     static const unsigned default_rows[] = {1, 64, 256, 1000};
     struct rlimit rl;
@@ -538,8 +558,13 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : "";
         if (strcmp(a, "--ttft-ms") == 0 || strcmp(a, "--itl-ms") == 0 ||
-            strcmp(a, "--tokens") == 0 || strcmp(a, "--spread-ms") == 0) {
-            if (parse_num(a, val, strcmp(a, "--tokens") == 0 ? 100000 : 60000, &v) != 0)
+            strcmp(a, "--tokens") == 0 || strcmp(a, "--spread-ms") == 0 ||
+            strcmp(a, "--spin-us") == 0 || strcmp(a, "--rt-priority") == 0) {
+            double max = strcmp(a, "--tokens") == 0        ? 100000
+                         : strcmp(a, "--spin-us") == 0     ? 1000000
+                         : strcmp(a, "--rt-priority") == 0 ? 99
+                                                           : 60000;
+            if (parse_num(a, val, max, &v) != 0)
                 return 2;
             if (strcmp(a, "--ttft-ms") == 0)
                 set.ttft_ms = v;
@@ -547,12 +572,16 @@ int main(int argc, char **argv)
                 set.itl_ms = v;
             else if (strcmp(a, "--tokens") == 0)
                 set.tokens = (unsigned)v;
+            else if (strcmp(a, "--spin-us") == 0)
+                set.spin_us = (unsigned)v;
+            else if (strcmp(a, "--rt-priority") == 0)
+                set.rt_priority = (int)v;
             else
                 set.spread_ms = v;
             i++;
         } else if (strcmp(a, "--help") == 0) {
-            printf("Usage: %s [--ttft-ms MS] [--itl-ms MS] [--tokens N] [--spread-ms MS] "
-                   "[STREAMS]...\n",
+            printf("Usage: %s [--ttft-ms MS] [--itl-ms MS] [--tokens N] [--spread-ms MS]\n"
+                   "       [--spin-us US] [--rt-priority N] [STREAMS]...\n",
                    argv[0]);
             return 0;
         } else {
@@ -575,12 +604,13 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     printf("mock precision: ttft %.1f ms, itl %.1f ms, %u tokens per stream, starts spread over "
-           "%.1f ms; mock on CPU 1, client on CPU 0\n",
-           set.ttft_ms, set.itl_ms, set.tokens, set.spread_ms);
-    printf("%7s %8s %8s %8s %8s %8s %10s %10s %10s %6s\n", "streams", "events", "p50_us",
-           "p99_us", "max_us", ">1ms", "cli_p50_us", "cli_p99_us", "cli_max_us", "errors");
-    printf("%7s %8s %8s %8s %8s %8s %10s %10s %10s %6s\n", "", "", "(mock", "lateness", ")", "",
-           "(client", "lateness", ")", "");
+           "%.1f ms, spin %u us, rt priority %d; mock on CPU 1, client on CPU 0\n",
+           set.ttft_ms, set.itl_ms, set.tokens, set.spread_ms, set.spin_us, set.rt_priority);
+    printf("%7s %8s %8s %8s %8s %8s %10s %10s %10s %6s %5s %5s\n", "streams", "events", "p50_us",
+           "p99_us", "max_us", ">1ms", "cli_p50_us", "cli_p99_us", "cli_max_us", "errors", "sched",
+           "cpu");
+    printf("%7s %8s %8s %8s %8s %8s %10s %10s %10s %6s %5s %5s\n", "", "", "(mock", "lateness", ")",
+           "", "(client", "lateness", ")", "", "", "mock");
     for (unsigned i = 0; i < n_rows; i++)
         failed |= run_row(&set, rows[i]);
     return failed ? 1 : 0;

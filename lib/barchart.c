@@ -122,11 +122,13 @@ static void value_axis(llmbi_bar_layout *lay, double max, double max_intervals)
 {
     if (!(max > 0.0))
         max = 1.0;
-    double step = nice_step(max / max_intervals), k = 0.0;
-    for (int i = 0; i < 4; i++, step = next_nice(step)) {
+    /* The first candidate gives at most one interval too many, the next
+     * (at least twice as large) never does; the bound is only a guard. */
+    double step = nice_step(max / max_intervals);
+    double k = floor(max / step + 1e-9) + 1.0;
+    for (int i = 0; i < 4 && k > max_intervals; i++) {
+        step = next_nice(step);
         k = floor(max / step + 1e-9) + 1.0;
-        if (k <= max_intervals)
-            break;
     }
     double top = k * step;
     if (!isfinite(top) || !isfinite(step) || step <= 0.0) {
@@ -292,7 +294,7 @@ llmb_status llmbi_bar_chart_layout(const llmb_bar_chart *spec, llmbi_bar_layout 
     double k = 1.0;
     for (int m = 0; k * lay->slot < need && k < (double)spec->n; m++)
         k = (m % 3 == 0 ? 2.0 : m % 3 == 1 ? 2.5 : 2.0) * k;
-    lay->label_every = k >= (double)spec->n ? (unsigned)fmin((double)spec->n, 4e9) : (unsigned)k;
+    lay->label_every = (unsigned)fmin(fmin(k, (double)spec->n), 4e9);
 
     if (spec->show_values && !lay->dense && finite) {
         double room = lay->slot - fmax(2.0, 0.15 * lay->slot);

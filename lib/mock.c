@@ -20,6 +20,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,7 @@
 #define MAX_EVENTS       128
 #define MAX_MS           3600000.0 /* ttft and itl: at most an hour */
 #define NO_HEAP          SIZE_MAX
+#define SPIN_GAP_FACTOR  4 /* spin only before gaps this many spin windows long */
 
 enum conn_state { CONN_IDLE, CONN_BUSY, CONN_LINGER, CONN_DEAD };
 
@@ -68,7 +71,7 @@ struct mock_conn {
     int head_parsed;
     llmbi_mock_head head;
     int continue_sent;
-    int close_after; /* close once the current answer is out */
+    int close_after;    /* close once the current answer is out */
     llmbi_mock_buf out; /* bytes the socket did not take yet */
 
     /* The answer in progress (CONN_BUSY). */
@@ -92,6 +95,7 @@ struct llmb_mock {
     uint64_t ttft_ns;
     uint64_t itl_ns;
     uint64_t spin_ns;
+    int rt_priority;
     char *models_body; /* GET /v1/models never changes */
 
     int listen_fd;
@@ -102,7 +106,9 @@ struct llmb_mock {
     /* Their addresses tell the non-connection descriptors apart in epoll events. */
     char tag_listen, tag_timer, tag_stop;
     atomic_int running;
-    uint64_t armed_ns; /* the timer's deadline; 0 disarmed, UINT64_MAX unknown */
+    uint64_t armed_ns;    /* the timer's deadline; 0 disarmed, UINT64_MAX unknown */
+    uint64_t spin_target; /* the deadline we woke early for, 0 if none */
+    atomic_int realtime;
 
     struct mock_conn **heap;
     size_t heap_len, heap_cap;
@@ -198,6 +204,7 @@ void llmb_mock_get_stats(llmb_mock *m, llmb_mock_stats *out)
     out->late_over_1ms = peek(&m->over_1ms);
     out->open_connections = peek(&m->open_conns);
     out->max_open_connections = peek(&m->max_open);
+    out->realtime = atomic_load_explicit(&m->realtime, memory_order_relaxed);
     /* Buckets change while we read: rank against the sum of what we read. */
     for (i = 0; i < HIST_BUCKETS; i++)
         total += peek(&m->hist[i]);
@@ -314,25 +321,37 @@ static int arm_timer(llmb_mock *m, uint64_t want)
 }
 
 /*
- * Get ready to wait for the next deadline: the epoll timeout, 0 (poll and
- * come back) while spinning, -1 when the timer will wake us up. The timer
- * goes off spin_ns early, since waking a sleeping CPU is itself late.
+ * Get ready to wait for the next deadline: sets the epoll timeout, 0 (poll
+ * and come back) while spinning, -1 when the timer will wake us up.
+ *
+ * A CPU that sleeps through a long gap halts, and waking it is late by tens
+ * of microseconds to over a millisecond; so before a long gap the timer goes
+ * off spin_ns early and we busy-poll the rest. Short gaps are slept through
+ * (the idle CPU polls by itself then), which keeps the spinning bounded and
+ * the loop a light sleeper that the scheduler lets preempt busy processes.
  */
 static int wait_timeout(llmb_mock *m, int *timeout)
 {
-    uint64_t wake;
+    uint64_t next, now;
+    *timeout = -1;
     if (m->heap_len == 0) {
-        *timeout = -1;
+        m->spin_target = 0;
         return arm_timer(m, 0);
     }
-    wake = m->heap[0]->deadline_ns;
-    wake = wake > m->spin_ns ? wake - m->spin_ns : 1;
-    if (m->spin_ns > 0 && wake <= llmb_now_ns()) {
+    next = m->heap[0]->deadline_ns;
+    now = llmb_now_ns();
+    /* Only answers need the precision; a lingering close can wait. */
+    if (m->spin_ns > 0 && next > now && next - now >= SPIN_GAP_FACTOR * m->spin_ns &&
+        m->heap[0]->state == CONN_BUSY) {
+        m->spin_target = next;
+        return arm_timer(m, next - m->spin_ns);
+    }
+    if (m->spin_target != 0 && now < m->spin_target) {
         *timeout = 0;
         return 0;
     }
-    *timeout = -1;
-    return arm_timer(m, wake);
+    m->spin_target = 0;
+    return arm_timer(m, next);
 }
 
 /* ---- connections ---- */
@@ -506,15 +525,32 @@ static uint64_t token_time(const llmb_mock *m, const struct mock_conn *c, uint64
     return c->arrival_ns + m->ttft_ns + k * m->itl_ns;
 }
 
+/* Put an event's JSON (n bytes in m->ev, 0 if it did not fit) into m->tx. */
+static int add_event(llmb_mock *m, const struct mock_conn *c, size_t n)
+{
+    return n == 0 ? -1 : llmbi_mock_append_event(&m->tx, c->chunked, m->ev, n);
+}
+
+/* The head of a stream, and for chat the role chunk, into m->tx. The role
+ * chunk holds no content, so it leaves at once rather than with a token. */
+static int build_stream_start(llmb_mock *m, const struct mock_conn *c)
+{
+    m->tx.len = 0;
+    if (llmbi_mock_append_stream_head(&m->tx, c->chunked, c->close_after) != 0)
+        return -1;
+    if (c->job.api == LLMBI_MOCK_API_CHAT)
+        return add_event(m, c, llmbi_mock_json_role(m->ev, sizeof m->ev, &c->job));
+    return 0;
+}
+
 static void start_answer(llmb_mock *m, struct mock_conn *c, llmbi_mock_api api, uint64_t now)
 {
     char msg[320];
     const char *body = c->in.data + c->head.head_len;
     llmb_status st;
-    size_t n;
 
-    st = llmbi_mock_decode(body, (size_t)c->head.content_length, api, m->model,
-                           m->default_tokens, &c->job, msg, sizeof msg);
+    st = llmbi_mock_decode(body, (size_t)c->head.content_length, api, m->model, m->default_tokens,
+                           &c->job, msg, sizeof msg);
     if (st != LLMB_OK) {
         reply_error(m, c, st == LLMB_ERR_NOMEM ? 500 : 400, 0, NULL, msg);
         return;
@@ -531,21 +567,13 @@ static void start_answer(llmb_mock *m, struct mock_conn *c, llmbi_mock_api api, 
         heap_push(m, c, token_time(m, c, last));
         return;
     }
-    m->tx.len = 0;
-    if (llmbi_mock_append_stream_head(&m->tx, c->chunked, c->close_after) != 0)
-        goto fail;
-    /* The role chunk holds no content, so it leaves at once rather than with a token. */
-    if (api == LLMBI_MOCK_API_CHAT) {
-        n = llmbi_mock_json_role(m->ev, sizeof m->ev, &c->job);
-        if (n == 0 || llmbi_mock_append_event(&m->tx, c->chunked, m->ev, n) != 0)
-            goto fail;
+    if (build_stream_start(m, c) != 0) {
+        conn_close(m, c);
+        return;
     }
     if (conn_send(m, c, m->tx.data, m->tx.len) != 0)
         return;
     heap_push(m, c, token_time(m, c, 0));
-    return;
-fail:
-    conn_close(m, c);
 }
 
 static int path_is(const struct mock_conn *c, const char *path)
@@ -565,8 +593,7 @@ static void reply_not_allowed(llmb_mock *m, struct mock_conn *c, const char *all
     char method[48], path[120], msg[256], allow[32];
     printable(method, sizeof method, c->in.data + c->head.method_off, c->head.method_len);
     printable(path, sizeof path, c->in.data + c->head.path_off, c->head.path_len);
-    llmbi_format(msg, sizeof msg, "method %s is not allowed for %s; use %s", method, path,
-                 allowed);
+    llmbi_format(msg, sizeof msg, "method %s is not allowed for %s; use %s", method, path, allowed);
     llmbi_format(allow, sizeof allow, "Allow: %s\r\n", allowed);
     reply_error(m, c, 405, 0, allow, msg);
 }
@@ -582,10 +609,9 @@ static void dispatch(llmb_mock *m, struct mock_conn *c)
             reply_not_allowed(m, c, "POST");
             return;
         }
-        start_answer(m, c,
-                     path_is(c, "/v1/completions") ? LLMBI_MOCK_API_COMPLETIONS
-                                                   : LLMBI_MOCK_API_CHAT,
-                     now);
+        start_answer(
+            m, c, path_is(c, "/v1/completions") ? LLMBI_MOCK_API_COMPLETIONS : LLMBI_MOCK_API_CHAT,
+            now);
     } else if (path_is(c, "/v1/models")) {
         if (!method_is(c, "GET")) {
             reply_not_allowed(m, c, "GET");
@@ -677,51 +703,55 @@ out:
     conn_update_events(m, c);
 }
 
-/* Record how late the events in m->tx leave, then send them. */
-static int send_timed(llmb_mock *m, struct mock_conn *c, unsigned events)
+/*
+ * Record how late the events in m->tx leave, then send them. The counters
+ * move before the bytes do, so that a client never sees more than the
+ * statistics say; `last` counts the answer as given.
+ */
+static int send_timed(llmb_mock *m, struct mock_conn *c, unsigned events, int last)
 {
     uint64_t now = llmb_now_ns();
     record_late(m, now > c->deadline_ns ? now - c->deadline_ns : 0, events);
+    if (last)
+        bump(&m->requests, 1);
     return conn_send(m, c, m->tx.data, m->tx.len);
 }
 
 static void answer_done(llmb_mock *m, struct mock_conn *c)
 {
     llmbi_mock_job_clear(&c->job);
-    bump(&m->requests, 1);
     c->state = CONN_IDLE;
     conn_process_input(m, c);
 }
 
+/* Token k (if any) and, when it is the last, the end of the stream, into m->tx. */
+static int build_stream_step(llmb_mock *m, const struct mock_conn *c, uint64_t k, int last)
+{
+    const llmbi_mock_job *job = &c->job;
+    m->tx.len = 0;
+    if (k < job->tokens && add_event(m, c, llmbi_mock_json_token(m->ev, sizeof m->ev, job, k)) != 0)
+        return -1;
+    if (!last)
+        return 0;
+    if (add_event(m, c, llmbi_mock_json_finish(m->ev, sizeof m->ev, job, m->usage)) != 0)
+        return -1;
+    if (m->usage == LLMB_MOCK_USAGE_FINAL && job->include_usage &&
+        add_event(m, c, llmbi_mock_json_usage(m->ev, sizeof m->ev, job)) != 0)
+        return -1;
+    return llmbi_mock_append_done(&m->tx, c->chunked);
+}
+
 static void stream_step(llmb_mock *m, struct mock_conn *c)
 {
-    llmbi_mock_job *job = &c->job;
     uint64_t k = c->next_token;
-    int last = k + 1 >= job->tokens; /* with no tokens, the finish leaves at ttft */
-    unsigned events = 0;
-    size_t n;
+    int last = k + 1 >= c->job.tokens; /* with no tokens, the finish leaves at ttft */
 
-    m->tx.len = 0;
-    if (k < job->tokens) {
-        n = llmbi_mock_json_token(m->ev, sizeof m->ev, job, k);
-        if (n == 0 || llmbi_mock_append_event(&m->tx, c->chunked, m->ev, n) != 0)
-            goto fail;
-        events++;
+    if (build_stream_step(m, c, k, last) != 0) {
+        conn_close(m, c);
+        return;
     }
-    if (last) {
-        n = llmbi_mock_json_finish(m->ev, sizeof m->ev, job, m->usage);
-        if (n == 0 || llmbi_mock_append_event(&m->tx, c->chunked, m->ev, n) != 0)
-            goto fail;
-        if (m->usage == LLMB_MOCK_USAGE_FINAL && job->include_usage) {
-            n = llmbi_mock_json_usage(m->ev, sizeof m->ev, job);
-            if (n == 0 || llmbi_mock_append_event(&m->tx, c->chunked, m->ev, n) != 0)
-                goto fail;
-        }
-        if (llmbi_mock_append_done(&m->tx, c->chunked) != 0)
-            goto fail;
-        events++;
-    }
-    if (send_timed(m, c, events) != 0)
+    /* Timed events: the token, and the finish chunk with the last one. */
+    if (send_timed(m, c, (k < c->job.tokens) + (unsigned)last, last) != 0)
         return;
     if (!last) {
         c->next_token = k + 1;
@@ -729,9 +759,6 @@ static void stream_step(llmb_mock *m, struct mock_conn *c)
         return;
     }
     answer_done(m, c);
-    return;
-fail:
-    conn_close(m, c);
 }
 
 static void whole_answer(llmb_mock *m, struct mock_conn *c)
@@ -747,7 +774,7 @@ static void whole_answer(llmb_mock *m, struct mock_conn *c)
         conn_close(m, c);
         return;
     }
-    if (send_timed(m, c, 1) != 0)
+    if (send_timed(m, c, 1, 1) != 0)
         return;
     answer_done(m, c);
 }
@@ -947,8 +974,8 @@ static llmb_status listen_on(llmb_mock *m, const char *host, unsigned port, llmb
         return LLMB_ERR_INVALID;
     }
     for (ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        ai->ai_protocol);
+        int fd =
+            socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
             last_errno = errno;
             continue;
@@ -963,8 +990,7 @@ static llmb_status listen_on(llmb_mock *m, const char *host, unsigned port, llmb
     }
     freeaddrinfo(res);
     if (m->listen_fd < 0) {
-        llmbi_error_set(err, "mock: cannot listen on %s:%u: %s", host, port,
-                        strerror(last_errno));
+        llmbi_error_set(err, "mock: cannot listen on %s:%u: %s", host, port, strerror(last_errno));
         return LLMB_ERR_SYSTEM;
     }
     if (getsockname(m->listen_fd, (struct sockaddr *)&ss, &sl) != 0) {
@@ -1014,9 +1040,10 @@ llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out, llmb_e
     }
     if (opts->port > 65535 || opts->max_connections == 0 ||
         opts->default_tokens > LLMBI_MOCK_TOKENS_MAX || strlen(model) > LLMBI_MOCK_MODEL_MAX ||
-        (unsigned)opts->usage > LLMB_MOCK_USAGE_NONE || opts->spin_us > 1000000) {
-        llmbi_error_set(err, "mock: port, max_connections, default_tokens, model, usage or "
-                             "spin_us out of range");
+        (unsigned)opts->usage > LLMB_MOCK_USAGE_NONE || opts->spin_us > 1000000 ||
+        opts->rt_priority < 0 || opts->rt_priority > 99) {
+        llmbi_error_set(err, "mock: port, max_connections, default_tokens, model, usage, "
+                             "spin_us or rt_priority out of range");
         goto out;
     }
 
@@ -1038,6 +1065,7 @@ llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out, llmb_e
     m->ttft_ns = llmb_s_to_ns(opts->ttft_ms / 1000.0);
     m->itl_ns = llmb_s_to_ns(opts->itl_ms / 1000.0);
     m->spin_ns = (uint64_t)opts->spin_us * 1000;
+    m->rt_priority = opts->rt_priority;
 
     rc = listen_on(m, host, opts->port, err);
     if (rc != LLMB_OK)
@@ -1048,8 +1076,8 @@ llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out, llmb_e
     m->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (m->epoll_fd < 0 || m->timer_fd < 0 || m->stop_fd < 0 ||
-        watch(m, m->listen_fd, &m->tag_listen) != 0 ||
-        watch(m, m->timer_fd, &m->tag_timer) != 0 || watch(m, m->stop_fd, &m->tag_stop) != 0) {
+        watch(m, m->listen_fd, &m->tag_listen) != 0 || watch(m, m->timer_fd, &m->tag_timer) != 0 ||
+        watch(m, m->stop_fd, &m->tag_stop) != 0) {
         llmbi_error_set(err, "mock: cannot set up the event loop: %s", strerror(errno));
         goto out;
     }
@@ -1070,7 +1098,8 @@ llmb_status llmb_mock_run(llmb_mock *m)
 {
     struct epoll_event evs[MAX_EVENTS];
     llmb_status rc = LLMB_OK;
-    int expected = 0, stop = 0, old_slack;
+    int expected = 0, stop = 0, old_slack, old_policy = -1;
+    struct sched_param old_param;
     uint64_t drained;
 
     if (!m || !atomic_compare_exchange_strong(&m->running, &expected, 1))
@@ -1078,7 +1107,18 @@ llmb_status llmb_mock_run(llmb_mock *m)
     /* Wake-ups from the default 50 us of slack would show up as lateness. */
     old_slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    atomic_store(&m->realtime, 0);
+    if (m->rt_priority > 0 && pthread_getschedparam(pthread_self(), &old_policy, &old_param) == 0) {
+        struct sched_param p;
+        memset(&p, 0, sizeof p);
+        p.sched_priority = m->rt_priority;
+        if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &p) == 0)
+            atomic_store(&m->realtime, 1);
+        else
+            old_policy = -1;
+    }
     m->armed_ns = UINT64_MAX;
+    m->spin_target = 0;
 
     while (!stop) {
         int n, i, timeout;
@@ -1100,9 +1140,8 @@ llmb_status llmb_mock_run(llmb_mock *m)
             if (tag == &m->tag_stop) {
                 stop = 1;
             } else if (tag == &m->tag_timer) {
-                uint64_t ticks;
-                if (read(m->timer_fd, &ticks, sizeof ticks) < 0 && errno != EAGAIN)
-                    rc = LLMB_ERR_SYSTEM;
+                /* No read(2) needed: re-arming (forced here) clears the expiry,
+                 * and saves a system call per wake-up. */
                 m->armed_ns = UINT64_MAX;
             } else if (tag == &m->tag_listen) {
                 accept_some(m);
@@ -1120,6 +1159,8 @@ llmb_status llmb_mock_run(llmb_mock *m)
         rc = rc == LLMB_OK ? LLMB_ERR_SYSTEM : rc;
     m->armed_ns = UINT64_MAX;
     arm_timer(m, 0);
+    if (old_policy >= 0)
+        pthread_setschedparam(pthread_self(), old_policy, &old_param);
     if (old_slack > 0)
         prctl(PR_SET_TIMERSLACK, (unsigned long)old_slack, 0, 0, 0);
     atomic_store(&m->running, 0);

@@ -17,10 +17,10 @@
 
 /* The generated text cycles through these words. */
 static const char *const mock_words[] = {
-    "Mock",   "tokens",  "arrive", "on",    "schedule", "so",      "that",   "a",
-    "client", "measures", "itself", "rather", "than",    "the",     "server", "it",
-    "talks",  "to",       "while",  "every", "gap",      "between", "words",  "stays",
-    "steady", "and",      "known",  "in",    "advance",  "for",     "each",   "stream",
+    "Mock",   "tokens",   "arrive", "on",     "schedule", "so",      "that",   "a",
+    "client", "measures", "itself", "rather", "than",     "the",     "server", "it",
+    "talks",  "to",       "while",  "every",  "gap",      "between", "words",  "stays",
+    "steady", "and",      "known",  "in",     "advance",  "for",     "each",   "stream",
 };
 
 #define N_WORDS (sizeof mock_words / sizeof mock_words[0])
@@ -89,8 +89,7 @@ static int content_tokens(json_t *content, uint64_t *sum)
     return 0;
 }
 
-static int count_prompt(json_t *root, llmbi_mock_api api, uint64_t *sum, char *msg,
-                        size_t msg_size)
+static int count_prompt(json_t *root, llmbi_mock_api api, uint64_t *sum, char *msg, size_t msg_size)
 {
     json_t *v;
     size_t i;
@@ -114,8 +113,7 @@ static int count_prompt(json_t *root, llmbi_mock_api api, uint64_t *sum, char *m
     json_array_foreach(v, i, m)
     {
         if (!json_is_object(m) || !json_is_string(json_object_get(m, "role"))) {
-            llmbi_format(msg, msg_size, "messages[%zu] must be an object with a string 'role'",
-                         i);
+            llmbi_format(msg, msg_size, "messages[%zu] must be an object with a string 'role'", i);
             return -1;
         }
         if (content_tokens(json_object_get(m, "content"), sum) != 0) {
@@ -163,8 +161,10 @@ llmb_status llmbi_mock_decode(const char *body, size_t len, llmbi_mock_api api,
         job->model = json_incref(v);
     } else {
         job->model = json_string(default_model);
-        if (!job->model)
-            goto nomem;
+        if (!job->model) {
+            rc = LLMB_ERR_NOMEM;
+            goto out;
+        }
     }
 
     v = json_object_get(root, "stream");
@@ -178,8 +178,9 @@ llmb_status llmbi_mock_decode(const char *body, size_t len, llmbi_mock_api api,
     if (v && !json_is_null(v)) {
         json_t *iu = json_object_get(v, "include_usage");
         if (!json_is_object(v) || (iu && !json_is_null(iu) && !json_is_boolean(iu))) {
-            llmbi_format(msg, msg_size, "'stream_options' must be an object with a boolean "
-                                        "'include_usage'");
+            llmbi_format(msg, msg_size,
+                         "'stream_options' must be an object with a boolean "
+                         "'include_usage'");
             goto out;
         }
         job->include_usage = json_is_true(iu);
@@ -197,14 +198,10 @@ llmb_status llmbi_mock_decode(const char *body, size_t len, llmbi_mock_api api,
         goto out;
 
     job->model_json = json_dumps((json_t *)job->model, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!job->model_json)
-        goto nomem;
-    rc = LLMB_OK;
-    goto out;
-nomem:
-    rc = LLMB_ERR_NOMEM;
-    llmbi_format(msg, msg_size, "out of memory");
+    rc = job->model_json ? LLMB_OK : LLMB_ERR_NOMEM;
 out:
+    if (rc == LLMB_ERR_NOMEM)
+        llmbi_format(msg, msg_size, "out of memory");
     json_decref(root);
     if (rc != LLMB_OK)
         llmbi_mock_job_clear(job);
@@ -269,7 +266,8 @@ size_t llmbi_mock_json_token(char *dst, size_t cap, const llmbi_mock_job *job, u
                                space ? " " : "", word));
 }
 
-#define USAGE_FMT "{\"prompt_tokens\":%" PRIu64 ",\"completion_tokens\":%" PRIu64 ",\"total_tokens\":%" PRIu64 "}"
+#define USAGE_FMT                                                                                  \
+    "{\"prompt_tokens\":%" PRIu64 ",\"completion_tokens\":%" PRIu64 ",\"total_tokens\":%" PRIu64 "}"
 
 size_t llmbi_mock_json_finish(char *dst, size_t cap, const llmbi_mock_job *job,
                               llmb_mock_usage usage)
@@ -356,16 +354,16 @@ int llmbi_mock_append_json_response(llmbi_mock_buf *b, int status, const char *e
                                     int close, const char *body, size_t body_len)
 {
     char head[512];
-    size_t n = fitted(snprintf(head, sizeof head,
-                               "HTTP/1.1 %d %s\r\n"
-                               "Server: llmbench-mock\r\n"
-                               "Content-Type: application/json\r\n"
-                               "Content-Length: %zu\r\n"
-                               "%s%s\r\n",
-                               status, llmbi_mock_reason(status), body_len,
-                               extra_headers ? extra_headers : "",
-                               close ? "Connection: close\r\n" : ""),
-                      sizeof head);
+    size_t n =
+        fitted(snprintf(head, sizeof head,
+                        "HTTP/1.1 %d %s\r\n"
+                        "Server: llmbench-mock\r\n"
+                        "Content-Type: application/json\r\n"
+                        "Content-Length: %zu\r\n"
+                        "%s%s\r\n",
+                        status, llmbi_mock_reason(status), body_len,
+                        extra_headers ? extra_headers : "", close ? "Connection: close\r\n" : ""),
+               sizeof head);
     if (n == 0)
         return -1;
     if (llmbi_mock_buf_append(b, head, n) != 0 || llmbi_mock_buf_append(b, body, body_len) != 0)
@@ -421,8 +419,8 @@ char *llmbi_mock_body_completion(const llmbi_mock_job *job)
                            "finish_reason", reason);
     out = dump_compact(json_pack("{s:s,s:s,s:I,s:O,s:[o],s:o}", "id", id, "object",
                                  chat ? "chat.completion" : "text_completion", "created",
-                                 (json_int_t)job->created, "model", (json_t *)job->model,
-                                 "choices", choice, "usage", usage_object(job)));
+                                 (json_int_t)job->created, "model", (json_t *)job->model, "choices",
+                                 choice, "usage", usage_object(job)));
 out:
     json_decref(text_json);
     llmbi_mock_buf_free(&text);
@@ -452,11 +450,11 @@ static json_int_t ns_to_us(uint64_t ns)
 char *llmbi_mock_body_stats(const llmb_mock_stats *st)
 {
     return dump_compact(json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "requests", (json_int_t)st->requests, "events",
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "requests", (json_int_t)st->requests, "events",
         (json_int_t)st->events, "late_p50_us", ns_to_us(st->late_p50_ns), "late_p99_us",
         ns_to_us(st->late_p99_ns), "late_max_us", ns_to_us(st->late_max_ns), "late_over_1ms",
         (json_int_t)st->late_over_1ms, "open_connections", (json_int_t)st->open_connections,
-        "max_open_connections", (json_int_t)st->max_open_connections));
+        "max_open_connections", (json_int_t)st->max_open_connections, "realtime", st->realtime));
 }
 
 const char *llmbi_mock_reason(int status)

@@ -82,10 +82,10 @@ typedef struct llmbi_mock_job {
     int limit_given;   /* max_tokens or max_completion_tokens was set */
     uint64_t tokens;   /* tokens to generate */
     uint64_t prompt_tokens;
-    uint64_t id;        /* the n in "chatcmpl-mock-<n>" */
-    long long created;  /* Unix time stamp of the answer */
-    void *model;        /* json_t string (kept opaque here to keep jansson out of headers) */
-    char *model_json;   /* the same as a compact JSON literal, quotes included */
+    uint64_t id;       /* the n in "chatcmpl-mock-<n>" */
+    long long created; /* Unix time stamp of the answer */
+    void *model;       /* json_t string (kept opaque here to keep jansson out of headers) */
+    char *model_json;  /* the same as a compact JSON literal, quotes included */
 } llmbi_mock_job;
 
 /**

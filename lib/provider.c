@@ -134,8 +134,6 @@ static int error_text(json_t *root, char *out, size_t cap)
         m = json_object_get(e, "message");
     else if (json_is_string(e))
         m = e;
-    else if (e && !json_is_null(e))
-        m = NULL;
     if (!m) {
         json_t *obj = json_object_get(root, "object");
         if (json_is_string(obj) && strcmp(json_string_value(obj), "error") == 0)

@@ -355,11 +355,11 @@ static void send_request(struct cli *c, const char *method, const char *path, co
                          const char *extra_headers)
 {
     char head[1024];
-    int n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                     "Content-Length: %zu\r\n%s\r\n",
-                     method, path, body ? strlen(body) : (size_t)0,
-                     extra_headers ? extra_headers : "");
+    int n =
+        snprintf(head, sizeof head,
+                 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %zu\r\n%s\r\n",
+                 method, path, body ? strlen(body) : (size_t)0, extra_headers ? extra_headers : "");
     assert_true(n > 0 && (size_t)n < sizeof head);
     cli_send(c, head, (size_t)n);
     if (body)
@@ -422,7 +422,8 @@ static void assert_usage(json_t *usage, json_int_t prompt, json_int_t completion
 {
     char want[160];
     snprintf(want, sizeof want,
-             "{\"prompt_tokens\":%" JSON_INTEGER_FORMAT ",\"completion_tokens\":%" JSON_INTEGER_FORMAT
+             "{\"prompt_tokens\":%" JSON_INTEGER_FORMAT
+             ",\"completion_tokens\":%" JSON_INTEGER_FORMAT
              ",\"total_tokens\":%" JSON_INTEGER_FORMAT "}",
              prompt, completion, prompt + completion);
     assert_json(usage, want);
@@ -473,9 +474,8 @@ static void test_mock_chat_stream_sequence(void **state)
     /* role, 3 tokens, finish, usage, [DONE] */
     assert_int_equal(n, 7);
     check_chunk_ids(ev, n, "chat.completion.chunk", "my-model");
-    assert_int_equal(strncmp(json_string_value(json_object_get(ev[0].json, "id")),
-                             "chatcmpl-mock-", 14),
-                     0);
+    assert_int_equal(
+        strncmp(json_string_value(json_object_get(ev[0].json, "id")), "chatcmpl-mock-", 14), 0);
     assert_json(json_object_get(ev[0].json, "choices"),
                 "[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
                 "\"finish_reason\":null}]");
@@ -486,7 +486,11 @@ static void test_mock_chat_stream_sequence(void **state)
         assert_json(json_object_get(ev[1 + k].json, "choices"), want);
         assert_null(json_object_get(ev[1 + k].json, "usage"));
     }
-    assert_true(word[0] == ' ');
+    /* The words themselves, literally: the first without a space. */
+    assert_json(choice0(ev[1].json), "{\"index\":0,\"delta\":{\"content\":\"Mock\"},"
+                                     "\"finish_reason\":null}");
+    assert_json(choice0(ev[2].json), "{\"index\":0,\"delta\":{\"content\":\" tokens\"},"
+                                     "\"finish_reason\":null}");
     assert_json(json_object_get(ev[4].json, "choices"),
                 "[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}]");
     assert_null(json_object_get(ev[4].json, "usage"));
@@ -511,14 +515,12 @@ static void test_mock_completions_stream_sequence(void **state)
     n = stream(s.port, "/v1/completions", "{\"prompt\":\"abc\",\"stream\":true}", ev);
     assert_int_equal(n, 6); /* 4 tokens, finish, [DONE]; no role chunk */
     check_chunk_ids(ev, n, "text_completion", "configured");
-    assert_int_equal(strncmp(json_string_value(json_object_get(ev[0].json, "id")), "cmpl-mock-",
-                             10),
-                     0);
+    assert_int_equal(
+        strncmp(json_string_value(json_object_get(ev[0].json, "id")), "cmpl-mock-", 10), 0);
     for (k = 0; k < 4; k++) {
         expected_word(k, word, sizeof word);
         snprintf(want, sizeof want,
-                 "[{\"index\":0,\"text\":\"%s\",\"logprobs\":null,\"finish_reason\":null}]",
-                 word);
+                 "[{\"index\":0,\"text\":\"%s\",\"logprobs\":null,\"finish_reason\":null}]", word);
         assert_json(json_object_get(ev[k].json, "choices"), want);
     }
     assert_json(json_object_get(ev[4].json, "choices"),
@@ -528,8 +530,8 @@ static void test_mock_completions_stream_sequence(void **state)
 }
 
 /* The usage a stream reports, wherever the mode puts it: 1 found, 0 none. */
-static int stream_usage(unsigned port, const char *body, json_int_t *prompt,
-                        json_int_t *completion, llmb_mock_usage mode)
+static int stream_usage(unsigned port, const char *body, json_int_t *prompt, json_int_t *completion,
+                        llmb_mock_usage mode)
 {
     struct event ev[MAX_EVENTS];
     size_t n = stream(port, "/v1/chat/completions", body, ev), i, found = 0;
@@ -620,8 +622,7 @@ static void check_limit(unsigned port, const char *limit_field, size_t want_toke
              limit_field);
     n = stream(port, "/v1/chat/completions", body, ev);
     for (i = 1; i < n && ev[i].json; i++) {
-        json_t *content = json_object_get(json_object_get(choice0(ev[i].json), "delta"),
-                                          "content");
+        json_t *content = json_object_get(json_object_get(choice0(ev[i].json), "delta"), "content");
         if (content)
             tokens++;
     }
@@ -694,6 +695,8 @@ static void test_mock_token_timing(void **state)
     size_t n, k;
     static const char body[] =
         "{\"stream\":true,\"max_tokens\":10,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+    static const char body0[] =
+        "{\"stream\":true,\"max_tokens\":0,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
     (void)state;
 
     /* Generous for a loaded machine, yet far below what a wrong schedule would
@@ -707,7 +710,6 @@ static void test_mock_token_timing(void **state)
     send_request(&c, "POST", "/v1/chat/completions", body, NULL);
     check_stream_head(&c);
     n = read_events(&c, ev, MAX_EVENTS);
-    cli_close(&c);
     assert_int_equal(n, 13); /* role, 10 tokens, finish, [DONE] */
     /* The role chunk leaves at once. */
     assert_true(ev[0].t_ns - t0 < slack_ns);
@@ -718,10 +720,23 @@ static void test_mock_token_timing(void **state)
             fail_msg("token %zu at %.3f ms, due at %.3f ms", k, (ev[1 + k].t_ns - t0) / 1e6,
                      (due - t0) / 1e6);
     }
-    /* The finish chunk leaves with the last token. */
-    assert_true(ev[11].t_ns - ev[10].t_ns < slack_ns);
+    /* The finish chunk leaves with the last token (in the same write, so it
+     * comes in the same read), not an inter-token gap later. */
+    assert_true(ev[11].t_ns - ev[10].t_ns < 2 * LLMB_NS_PER_MS);
+    events_free(ev, n);
+
+    /* No tokens: the finish chunk leaves at ttft. */
+    t0 = llmb_now_ns();
+    send_request(&c, "POST", "/v1/chat/completions", body0, NULL);
+    check_stream_head(&c);
+    n = read_events(&c, ev, MAX_EVENTS);
+    assert_int_equal(n, 3); /* role, finish, [DONE] */
+    if (ev[1].t_ns < t0 + 30 * LLMB_NS_PER_MS || ev[1].t_ns > t0 + 30 * LLMB_NS_PER_MS + slack_ns)
+        fail_msg("finish of an empty answer at %.3f ms, due at 30 ms", (ev[1].t_ns - t0) / 1e6);
+    cli_close(&c);
+
     llmb_mock_get_stats(s.m, &st);
-    assert_int_equal(st.events, 11);
+    assert_int_equal(st.events, 12);
     assert_true(st.late_max_ns < slack_ns);
     assert_true(st.late_p50_ns <= st.late_p99_ns && st.late_p99_ns <= st.late_max_ns);
     events_free(ev, n);
@@ -881,12 +896,11 @@ static void check_error(struct resp *r, int status, const char *fragment)
     j = body_json(r);
     e = json_object_get(j, "error");
     assert_true(json_is_object(e));
-    assert_string_equal(json_string_value(json_object_get(e, "type")),
-                        "invalid_request_error");
+    assert_string_equal(json_string_value(json_object_get(e, "type")), "invalid_request_error");
     assert_true(json_is_null(json_object_get(e, "code")));
     if (!strstr(json_string_value(json_object_get(e, "message")), fragment))
-        fail_msg("error message '%s' lacks '%s'",
-                 json_string_value(json_object_get(e, "message")), fragment);
+        fail_msg("error message '%s' lacks '%s'", json_string_value(json_object_get(e, "message")),
+                 fragment);
     json_decref(j);
     free(r->body);
 }
@@ -965,8 +979,7 @@ static void test_mock_errors(void **state)
     check_error(&r, 400, "malformed");
     cli_close(&c);
     raw_exchange(&c, s.port,
-                 "GET /v1/models HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                 &r);
+                 "GET /v1/models HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", &r);
     check_error(&r, 400, "malformed");
     cli_close(&c);
     srv_stop(&s);
@@ -1270,9 +1283,9 @@ static void test_mock_head_parser(void **state)
     assert_false(h.expect_continue || h.te_other);
 
     scan = 0;
-    assert_int_equal(llmbi_mock_parse_head("GET / HTTP/1.1\nTransfer-Encoding: chunked\n\n", 43,
-                                           &scan, &h),
-                     LLMBI_MOCK_HEAD_DONE);
+    assert_int_equal(
+        llmbi_mock_parse_head("GET / HTTP/1.1\nTransfer-Encoding: chunked\n\n", 43, &scan, &h),
+        LLMBI_MOCK_HEAD_DONE);
     assert_true(h.te_other);
     scan = 0;
     assert_int_equal(llmbi_mock_parse_head("GET / HTTP/2.0\r\n\r\n", 18, &scan, &h),

@@ -46,6 +46,7 @@ typedef struct bench_ctx {
     int tty;            /* stderr is a terminal: show a live progress line */
     int progress_shown; /* a progress line is on the terminal now */
     uint64_t planned;
+    FILE *lines; /* per-request lines and the table: stdout, or stderr when the CSV is */
 } bench_ctx;
 
 /* The runner being driven, for the signal handler. */
@@ -333,20 +334,21 @@ static void on_record(const llmb_record *r, void *user)
     clear_progress(c);
     if (llmb_record_ok(r)) {
         double ttft = llmb_record_ttft_ms(r);
-        printf("request %" PRIu64 "/%" PRIu64 ": %.3f s, %" PRId64 " prompt + %" PRId64
-               " generated tokens%s, %.1f tok/s",
-               r->request, c->planned, llmb_record_time_taken_s(r), r->prompt_tokens,
-               r->generated_tokens, r->token_source == LLMB_TOKENS_CHUNKS ? " (counted)" : "",
-               llmb_record_tokens_per_s(r));
+        fprintf(c->lines,
+                "request %" PRIu64 "/%" PRIu64 ": %.3f s, %" PRId64 " prompt + %" PRId64
+                " generated tokens%s, %.1f tok/s",
+                r->request, c->planned, llmb_record_time_taken_s(r), r->prompt_tokens,
+                r->generated_tokens, r->token_source == LLMB_TOKENS_CHUNKS ? " (counted)" : "",
+                llmb_record_tokens_per_s(r));
         if (!isnan(ttft))
-            printf(", TTFT %.1f ms", ttft);
-        putchar('\n');
+            fprintf(c->lines, ", TTFT %.1f ms", ttft);
+        fputc('\n', c->lines);
     } else {
-        printf("request %" PRIu64 "/%" PRIu64 ": FAILED (%s) after %.3f s: %s\n", r->request,
-               c->planned, llmb_error_class_name(r->error_class), llmb_record_time_taken_s(r),
-               r->error);
+        fprintf(c->lines, "request %" PRIu64 "/%" PRIu64 ": FAILED (%s) after %.3f s: %s\n",
+                r->request, c->planned, llmb_error_class_name(r->error_class),
+                llmb_record_time_taken_s(r), r->error);
     }
-    fflush(stdout);
+    fflush(c->lines);
 }
 
 /* Endpoint from the options; prints its own errors. 0 on success, else an exit status. */
@@ -444,6 +446,7 @@ int tool_bench_main(int argc, char **argv, tool_mode mode)
 
     ctx.o = &o;
     ctx.planned = o.requests;
+    ctx.lines = strcmp(o.output, "-") == 0 ? stderr : stdout;
     ctx.tty = !o.quiet && isatty(STDERR_FILENO);
     ctx.metrics = llmb_metrics_new();
     if (!ctx.metrics) {
@@ -478,11 +481,11 @@ int tool_bench_main(int argc, char **argv, tool_mode mode)
     sigaction(SIGTERM, &sa, NULL);
 
     if (!o.quiet) {
-        printf("%s: %" PRIu64 " request%s to %s (%s, model %s), %s %g s\n", o.tool, o.requests,
-               o.requests == 1 ? "" : "s", llmb_endpoint_base_url(ep),
-               llmb_endpoint_preset_name(ep), llmb_endpoint_model(ep),
-               mode == TOOL_MODE_SEQUENTIAL ? "pause" : "interval", o.seconds);
-        fflush(stdout);
+        fprintf(ctx.lines, "%s: %" PRIu64 " request%s to %s (%s, model %s), %s %g s\n", o.tool,
+                o.requests, o.requests == 1 ? "" : "s", llmb_endpoint_base_url(ep),
+                llmb_endpoint_preset_name(ep), llmb_endpoint_model(ep),
+                mode == TOOL_MODE_SEQUENTIAL ? "pause" : "interval", o.seconds);
+        fflush(ctx.lines);
     }
     memset(&info, 0, sizeof info);
     info.tool = o.tool;
@@ -506,12 +509,9 @@ int tool_bench_main(int argc, char **argv, tool_mode mode)
         tool_error(o.tool, "out of memory computing the summary");
         goto out;
     }
-    if (!o.quiet || strcmp(o.output, "-") != 0) {
-        FILE *tfp = strcmp(o.output, "-") == 0 ? stderr : stdout;
-        fputc('\n', tfp);
-        llmb_summary_write_table(&sum, &info, tfp);
-        fflush(tfp);
-    }
+    fputc('\n', ctx.lines);
+    llmb_summary_write_table(&sum, &info, ctx.lines);
+    fflush(ctx.lines);
     rc = (st == LLMB_OK && sum.failed == 0) ? TOOL_EXIT_OK : TOOL_EXIT_FAILED;
     if (o.summary && llmb_summary_write_json(&sum, &info, o.summary, &e) != LLMB_OK) {
         tool_error(o.tool, "%s", e.text);
@@ -522,8 +522,8 @@ int tool_bench_main(int argc, char **argv, tool_mode mode)
             tool_error(o.tool, "%s", e.text);
         rc = TOOL_EXIT_FAILED;
     } else if (!o.quiet && strcmp(o.output, "-") != 0) {
-        printf("Results: %s%s%s\n", o.output, o.summary ? ", summary: " : "",
-               o.summary ? o.summary : "");
+        fprintf(ctx.lines, "Results: %s%s%s\n", o.output, o.summary ? ", summary: " : "",
+                o.summary ? o.summary : "");
     }
     ctx.csv = NULL;
 out:

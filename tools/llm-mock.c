@@ -25,36 +25,40 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: " TOOL " [OPTION]...\n"
-            "Serve a simulated OpenAI-compatible API (POST /v1/chat/completions,\n"
-            "POST /v1/completions, GET /v1/models, GET /mock/stats) whose tokens\n"
-            "leave at precise times, until interrupted.\n"
-            "\n"
-            "  --host ADDR            address to listen on (default 127.0.0.1)\n"
-            "  --port N               TCP port; 0 picks a free one (default 8800)\n"
-            "  --ttft-ms MS           request arrival to first token (default 50)\n"
-            "  --itl-ms MS            gap between tokens (default 10)\n"
-            "  --tokens N             tokens when a request sets no max_tokens (default 128)\n"
-            "  --model NAME           model id reported and listed (default mock-model)\n"
-            "  --usage MODE           usage in streams: final (OpenAI, when asked with\n"
-            "                         stream_options.include_usage), last (in the last\n"
-            "                         chunk), groq (x_groq.usage), none (default final)\n"
-            "  --max-connections N    open connections at most (default 16384)\n"
-            "  --quiet                no lateness summary on exit\n"
-            "  --help                 show this help and exit\n"
-            "  --version              show the version and exit\n"
-            "\n"
-            "It prints one line, 'llm-mock listening on http://HOST:PORT/v1', once ready.\n"
-            "On SIGINT or SIGTERM it stops and reports on stderr how late, against\n"
-            "schedule, it sent its events.\n"
-            "\n"
-            "Example:\n"
-            "  " TOOL " --port 8800 --ttft-ms 200 --itl-ms 20 --tokens 64 &\n"
-            "  curl -N http://127.0.0.1:8800/v1/chat/completions -H 'Content-Type: "
-            "application/json' \\\n"
-            "       -d '{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\","
-            "\"content\":\"hi\"}]}'\n");
+    fprintf(f, "Usage: " TOOL " [OPTION]...\n"
+               "Serve a simulated OpenAI-compatible API (POST /v1/chat/completions,\n"
+               "POST /v1/completions, GET /v1/models, GET /mock/stats) whose tokens\n"
+               "leave at precise times, until interrupted.\n"
+               "\n"
+               "  --host ADDR            address to listen on (default 127.0.0.1)\n"
+               "  --port N               TCP port; 0 picks a free one (default 8800)\n"
+               "  --ttft-ms MS           request arrival to first token (default 50)\n"
+               "  --itl-ms MS            gap between tokens (default 10)\n"
+               "  --tokens N             tokens when a request sets no max_tokens (default 128)\n"
+               "  --model NAME           model id reported and listed (default mock-model)\n"
+               "  --usage MODE           usage in streams: final (OpenAI, when asked with\n"
+               "                         stream_options.include_usage), last (in the last\n"
+               "                         chunk), groq (x_groq.usage), none (default final)\n"
+               "  --max-connections N    open connections at most (default 16384)\n"
+               "  --spin-us US           before an event that follows an idle gap, wake this\n"
+               "                         early and busy-wait, hiding the CPU's wake-up delay\n"
+               "                         (default 500; 0 never spins)\n"
+               "  --rt-priority N        run the event loop under SCHED_FIFO at priority N\n"
+               "                         (1-99; needs CAP_SYS_NICE; default 0: normal)\n"
+               "  --quiet                no lateness summary on exit\n"
+               "  --help                 show this help and exit\n"
+               "  --version              show the version and exit\n"
+               "\n"
+               "It prints one line, 'llm-mock listening on http://HOST:PORT/v1', once ready.\n"
+               "On SIGINT or SIGTERM it stops and reports on stderr how late, against\n"
+               "schedule, it sent its events.\n"
+               "\n"
+               "Example:\n"
+               "  " TOOL " --port 8800 --ttft-ms 200 --itl-ms 20 --tokens 64 &\n"
+               "  curl -N http://127.0.0.1:8800/v1/chat/completions -H 'Content-Type: "
+               "application/json' \\\n"
+               "       -d '{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+               "\"content\":\"hi\"}]}'\n");
 }
 
 /* The value of an option given as "--name VALUE" or "--name=VALUE", or NULL. */
@@ -178,6 +182,14 @@ static int parse_args(int argc, char **argv, llmb_mock_options *o, int *quiet, i
             if (!v || tool_parse_u64(TOOL, "--max-connections", v, 1, 1000000, &u) != 0)
                 return -1;
             o->max_connections = (unsigned)u;
+        } else if ((v = option_value(argc, argv, &i, "--spin-us", &hit)) || hit) {
+            if (!v || tool_parse_u64(TOOL, "--spin-us", v, 0, 1000000, &u) != 0)
+                return -1;
+            o->spin_us = (unsigned)u;
+        } else if ((v = option_value(argc, argv, &i, "--rt-priority", &hit)) || hit) {
+            if (!v || tool_parse_u64(TOOL, "--rt-priority", v, 0, 99, &u) != 0)
+                return -1;
+            o->rt_priority = (int)u;
         } else {
             tool_usage_error(TOOL, "unknown option '%s'", argv[i]);
             return -1;
@@ -233,13 +245,16 @@ int main(int argc, char **argv)
         tool_error(TOOL, "event loop failed: %s", llmb_strerror(rc));
         goto out;
     }
+    llmb_mock_get_stats(m, &st);
+    if (o.rt_priority > 0 && !st.realtime)
+        tool_error(TOOL, "warning: could not get SCHED_FIFO (needs CAP_SYS_NICE); ran with normal "
+                         "priority");
     if (!quiet) {
-        llmb_mock_get_stats(m, &st);
         fprintf(stderr,
                 TOOL ": %" PRIu64 " requests, %" PRIu64 " events, lateness p50 %.1f us, "
                      "p99 %.1f us, max %.1f us, %" PRIu64 " over 1 ms\n",
-                st.requests, st.events, (double)st.late_p50_ns / 1e3,
-                (double)st.late_p99_ns / 1e3, (double)st.late_max_ns / 1e3, st.late_over_1ms);
+                st.requests, st.events, (double)st.late_p50_ns / 1e3, (double)st.late_p99_ns / 1e3,
+                (double)st.late_max_ns / 1e3, st.late_over_1ms);
     }
     exit_code = TOOL_EXIT_OK;
 out:

@@ -27,6 +27,9 @@
  *   JSON bodies: 400 bad JSON or fields, 404 unknown path, 405 wrong method.
  * - The generated text cycles through a fixed list of words, each after a
  *   space except the first.
+ * - A client that closes (or shuts down the sending side of) its connection
+ *   is taken as gone: its stream stops at once and its state is freed. That
+ *   is how a client cancels a stream.
  */
 #ifndef LLMBENCH_MOCK_H
 #define LLMBENCH_MOCK_H
@@ -66,27 +69,38 @@ typedef struct llmb_mock_options {
     llmb_mock_usage usage;   /**< usage reporting style (default FINAL) */
     unsigned max_connections; /**< open connections at most (default 16384) */
     /**
-     * Wake this long before each deadline and busy-poll up to it (default
-     * 1000 us; 0 never spins, at most 1000000). Waking from an idle CPU can
-     * take over a millisecond, notably in virtual machines; spinning hides
-     * that at the cost of CPU time, and only while a deadline is this close.
+     * Before a deadline that follows an idle gap of at least 4 * spin_us,
+     * wake spin_us early and busy-poll up to it (default 500; 0 never spins;
+     * at most 1000000). Waking a halted CPU can take from 50 us to over a
+     * millisecond, notably in virtual machines; a spin hides that. Between
+     * closely spaced events the loop sleeps instead (the CPU does not halt
+     * then), so spinning never takes more than a quarter of a CPU.
      */
     unsigned spin_us;
+    /**
+     * If from 1 to 99, llmb_mock_run runs its thread under SCHED_FIFO at this
+     * priority, and restores the previous policy when it returns, so that
+     * other busy processes on the same CPU cannot delay events. It needs
+     * CAP_SYS_NICE or RLIMIT_RTPRIO; without, the run goes on as usual (see
+     * llmb_mock_stats.realtime). Default 0: leave the scheduling alone.
+     */
+    int rt_priority;
 } llmb_mock_options;
 
 #define LLMB_MOCK_OPTIONS_INIT                                                                     \
-    {"127.0.0.1", 0, 50.0, 10.0, 128, "mock-model", LLMB_MOCK_USAGE_FINAL, 16384, 1000}
+    {"127.0.0.1", 0, 50.0, 10.0, 128, "mock-model", LLMB_MOCK_USAGE_FINAL, 16384, 500, 0}
 
 /** Lateness of the events the mock sent, against their scheduled times. */
 typedef struct llmb_mock_stats {
     uint64_t requests;    /**< requests answered (any endpoint) */
-    uint64_t events;      /**< timed events sent (tokens and final chunks) */
+    uint64_t events;      /**< timed events sent (tokens and final chunks; a whole JSON answer is one) */
     uint64_t late_p50_ns; /**< median lateness */
     uint64_t late_p99_ns;
     uint64_t late_max_ns;
     uint64_t open_connections;
     uint64_t max_open_connections;
     uint64_t late_over_1ms; /**< events sent more than 1 ms after their scheduled time */
+    int realtime;           /**< 1 if the last (or current) run got SCHED_FIFO */
 } llmb_mock_stats;
 
 /**
@@ -117,7 +131,10 @@ LLMB_API llmb_status llmb_mock_run(llmb_mock *m);
 LLMB_API void llmb_mock_stop(llmb_mock *m);
 /** A snapshot of the statistics; safe to call from another thread while it runs. */
 LLMB_API void llmb_mock_get_stats(llmb_mock *m, llmb_mock_stats *out);
-/** Close the listening socket and all connections and free; NULL does nothing. */
+/**
+ * Close the listening socket and all connections and free; NULL does nothing.
+ * Not while llmb_mock_run runs: stop it and wait for it to return first.
+ */
 LLMB_API void llmb_mock_free(llmb_mock *m);
 
 /**

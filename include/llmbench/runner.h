@@ -37,7 +37,7 @@ typedef struct llmb_progress {
     uint64_t elapsed_ns; /**< since the run's origin */
 } llmb_progress;
 
-/** Called on the run's thread after sends and completions, and periodically. */
+/** Called on the run's thread every progress_interval_s while running, and once at the end. */
 typedef void (*llmb_progress_fn)(const llmb_progress *p, void *user);
 
 /** What to send and whom to tell. Start from LLMB_RUN_OPTIONS_INIT. */

@@ -7,6 +7,8 @@ set -eu
 build=$1
 src=$2
 cc=${CC:-cc}
+# Set by the build for sanitizer builds, whose library needs their runtimes.
+extra=${LLMB_EXTRA_CFLAGS:-}
 dest=$(mktemp -d /tmp/llmb_pc_XXXXXX)
 mock_pid=
 cleanup() {
@@ -26,9 +28,9 @@ export PKG_CONFIG_PATH="$dest/pc"
 
 libdir=$(pkg-config --variable=libdir llmbench)
 bindir="$dest$prefix/bin"
-$cc -std=c11 -Wall -Wextra -Werror "$src/examples/print_records.c" \
+$cc -std=c11 -Wall -Wextra -Werror $extra "$src/examples/print_records.c" \
     $(pkg-config --cflags --libs llmbench) -o "$dest/pr_shared"
-$cc -std=c11 -Wall -Wextra -Werror "$src/examples/print_records.c" \
+$cc -std=c11 -Wall -Wextra -Werror $extra "$src/examples/print_records.c" \
     $(pkg-config --cflags llmbench) "$libdir/libllmbench.a" \
     $(pkg-config --libs libcurl jansson libpng) -lpthread -lm -o "$dest/pr_static"
 # The static program must not need the shared library.
