@@ -17,11 +17,11 @@ static void on_record(const llmb_record *r, void *user)
     (void)user;
     if (llmb_record_ok(r))
         printf("#%" PRIu64 ": TTFT %.1f ms, %" PRId64 " tokens, %.1f tok/s, E2E %.1f ms\n",
-               r->request, llmb_record_ttft_ms(r), r->generated_tokens,
-               llmb_record_tokens_per_s(r), llmb_record_e2e_ms(r));
+               r->request, llmb_record_ttft_ms(r), r->generated_tokens, llmb_record_tokens_per_s(r),
+               llmb_record_e2e_ms(r));
     else
-        printf("#%" PRIu64 ": failed (%s): %s\n", r->request,
-               llmb_error_class_name(r->error_class), r->error);
+        printf("#%" PRIu64 ": failed (%s): %s\n", r->request, llmb_error_class_name(r->error_class),
+               r->error);
 }
 
 int main(int argc, char **argv)

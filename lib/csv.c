@@ -75,10 +75,10 @@ struct llmb_csv_parser {
     unsigned long *cols;
     size_t n_fields, cap_fields;
     size_t field_len;
-    int row_started;             /* the row has at least one byte (blank lines are skipped) */
-    unsigned long line, col;     /* position of the byte being read (1-based line) */
-    unsigned long row_line;      /* line where the current row started */
-    unsigned long quote_line;    /* line where the open quoted field started */
+    int row_started;          /* the row has at least one byte (blank lines are skipped) */
+    unsigned long line, col;  /* position of the byte being read (1-based line) */
+    unsigned long row_line;   /* line where the current row started */
+    unsigned long quote_line; /* line where the open quoted field started */
     unsigned long quote_col;
     llmb_status failed;
     /* Filled during the callback so tables can name a cell's column. */
@@ -109,19 +109,18 @@ void llmb_csv_parser_free(llmb_csv_parser *p)
     free(p);
 }
 
-static llmb_status fail_at(llmb_csv_parser *p, llmb_error *err, llmb_status st,
-                           unsigned long line, unsigned long col, const char *what)
+static llmb_status fail_at(llmb_csv_parser *p, llmb_error *err, llmb_status st, unsigned long line,
+                           unsigned long col, const char *what)
 {
     llmbi_error_set_at(err, line, col, "line %lu, column %lu: %s", line, col, what);
     p->failed = st;
     return st;
 }
 
-static llmb_status put_byte(llmb_csv_parser *p, char c, llmb_error *err)
+/* One byte onto the row buffer, growing it as needed. */
+static llmb_status append(llmb_csv_parser *p, char c, llmb_error *err)
 {
-    if (p->field_len >= LLMB_CSV_MAX_FIELD_BYTES)
-        return fail_at(p, err, LLMB_ERR_PARSE, p->line, p->col, "field is too long");
-    if (p->len + 2 > p->cap) {
+    if (p->len + 1 > p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 256;
         char *nb = realloc(p->buf, cap);
         if (!nb)
@@ -130,8 +129,18 @@ static llmb_status put_byte(llmb_csv_parser *p, char c, llmb_error *err)
         p->cap = cap;
     }
     p->buf[p->len++] = c;
-    p->field_len++;
     return LLMB_OK;
+}
+
+static llmb_status put_byte(llmb_csv_parser *p, char c, llmb_error *err)
+{
+    llmb_status st;
+    if (p->field_len >= LLMB_CSV_MAX_FIELD_BYTES)
+        return fail_at(p, err, LLMB_ERR_PARSE, p->line, p->col, "field is too long");
+    st = append(p, c, err);
+    if (st == LLMB_OK)
+        p->field_len++;
+    return st;
 }
 
 /* A field starts at the byte being read (`after` 0) or after it (1: after a comma). */
@@ -165,16 +174,7 @@ static llmb_status begin_field(llmb_csv_parser *p, unsigned long after, llmb_err
 
 static llmb_status end_field(llmb_csv_parser *p, llmb_error *err)
 {
-    if (p->len + 1 > p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 256;
-        char *nb = realloc(p->buf, cap);
-        if (!nb)
-            return fail_at(p, err, LLMB_ERR_NOMEM, p->line, p->col, "out of memory");
-        p->buf = nb;
-        p->cap = cap;
-    }
-    p->buf[p->len++] = '\0';
-    return LLMB_OK;
+    return append(p, '\0', err);
 }
 
 static llmb_status end_row(llmb_csv_parser *p, llmb_error *err)
@@ -283,12 +283,10 @@ static llmb_status step(llmb_csv_parser *p, char c, llmb_error *err)
     return LLMB_OK;
 }
 
-llmb_status llmb_csv_parser_feed(llmb_csv_parser *p, const char *data, size_t len,
-                                 llmb_error *err)
+llmb_status llmb_csv_parser_feed(llmb_csv_parser *p, const char *data, size_t len, llmb_error *err)
 {
     if (p->failed) {
-        llmbi_error_set_at(err, p->line, p->col, "the parser already stopped at line %lu",
-                           p->line);
+        llmbi_error_set_at(err, p->line, p->col, "the parser already stopped at line %lu", p->line);
         return p->failed;
     }
     for (size_t i = 0; i < len; i++) {
@@ -315,8 +313,7 @@ llmb_status llmb_csv_parser_finish(llmb_csv_parser *p, llmb_error *err)
 {
     llmb_status st;
     if (p->failed) {
-        llmbi_error_set_at(err, p->line, p->col, "the parser already stopped at line %lu",
-                           p->line);
+        llmbi_error_set_at(err, p->line, p->col, "the parser already stopped at line %lu", p->line);
         return p->failed;
     }
     switch (p->state) {
@@ -387,12 +384,11 @@ static int table_row(void *user, const char *const *fields, const size_t *lens, 
     }
     if (n != t->cols) {
         /* Name the first missing or extra field precisely. */
-        unsigned long col = n < t->cols ? c->p->cols[n - 1] + (unsigned long)lens[n - 1]
-                                        : c->p->cols[t->cols];
+        unsigned long col =
+            n < t->cols ? c->p->cols[n - 1] + (unsigned long)lens[n - 1] : c->p->cols[t->cols];
         llmbi_error_set_at(c->err, line, col,
                            "line %lu, column %lu: the row has %zu fields, the header %zu%s", line,
-                           col, n, t->cols,
-                           n < t->cols ? " (is the file truncated?)" : "");
+                           col, n, t->cols, n < t->cols ? " (is the file truncated?)" : "");
         c->st = LLMB_ERR_PARSE;
         return 1;
     }

@@ -100,8 +100,8 @@ llmb_status llmb_endpoint_new(const char *preset, llmb_endpoint **out, llmb_erro
         char names[200] = "";
         size_t used = 0;
         for (size_t i = 0; i < N_PRESETS && used < sizeof names; i++) {
-            int w = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
-                             presets[i].name);
+            int w =
+                snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", presets[i].name);
             if (w < 0)
                 break;
             used += (size_t)w;
@@ -301,8 +301,7 @@ llmb_status llmb_endpoint_api_key_from_file(llmb_endpoint *ep, const char *path,
 
 llmb_status llmb_endpoint_set_timeouts(llmb_endpoint *ep, double connect_s, double request_s)
 {
-    if (!(connect_s >= 0.0) || !(request_s >= 0.0) || !isfinite(connect_s) ||
-        !isfinite(request_s))
+    if (!(connect_s >= 0.0) || !(request_s >= 0.0) || !isfinite(connect_s) || !isfinite(request_s))
         return LLMB_ERR_INVALID;
     ep->connect_timeout_s = connect_s;
     ep->request_timeout_s = request_s;

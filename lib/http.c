@@ -22,7 +22,7 @@
 #include "llmbench/clock.h"
 #include "llmbench/version.h"
 
-#define NO_DEADLINE UINT64_MAX
+#define NO_DEADLINE     UINT64_MAX
 #define EVENTS_PER_WAIT 256
 
 struct llmbi_headers {

@@ -18,8 +18,8 @@
 /** Fill *err (if not NULL) with a formatted message and no position. */
 void llmbi_error_set(llmb_error *err, const char *fmt, ...) LLMBI_PRINTF(2, 3);
 /** Fill *err (if not NULL) with a formatted message at line/column. */
-void llmbi_error_set_at(llmb_error *err, unsigned long line, unsigned long column,
-                        const char *fmt, ...) LLMBI_PRINTF(4, 5);
+void llmbi_error_set_at(llmb_error *err, unsigned long line, unsigned long column, const char *fmt,
+                        ...) LLMBI_PRINTF(4, 5);
 /** Format into a fixed buffer of `size` bytes, always NUL-terminated, truncating. */
 void llmbi_format(char *buf, size_t size, const char *fmt, ...) LLMBI_PRINTF(3, 4);
 

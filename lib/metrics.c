@@ -62,7 +62,7 @@ llmb_status llmb_metrics_add(llmb_metrics *m, const llmb_record *r)
         /* Failures are counted, never mixed into the latency statistics. */
         m->failed++;
         m->failed_by_class[(unsigned)r->error_class < LLMB_FAIL_CLASS_COUNT_ ? r->error_class
-                                                                              : LLMB_FAIL_OTHER]++;
+                                                                             : LLMB_FAIL_OTHER]++;
         return LLMB_OK;
     }
     m->completed++;

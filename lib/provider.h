@@ -17,12 +17,12 @@
 
 /** What one streamed event said. */
 typedef struct llmbi_chunk {
-    int has_content;   /* carried generated text (content or reasoning) */
-    int has_usage;     /* carried a usage report */
-    int64_t prompt_tokens;     /* from usage, when has_usage */
-    int64_t completion_tokens; /* from usage, when has_usage */
-    int finished;      /* a choice had a finish_reason */
-    int is_error;      /* the event was an error object */
+    int has_content;                         /* carried generated text (content or reasoning) */
+    int has_usage;                           /* carried a usage report */
+    int64_t prompt_tokens;                   /* from usage, when has_usage */
+    int64_t completion_tokens;               /* from usage, when has_usage */
+    int finished;                            /* a choice had a finish_reason */
+    int is_error;                            /* the event was an error object */
     char error[LLMBI_ERROR_MESSAGE_MAX + 1]; /* its message, when is_error */
 } llmbi_chunk;
 

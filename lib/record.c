@@ -7,16 +7,11 @@
 #include "llmbench/record.h"
 
 static const char *const class_names[LLMB_FAIL_CLASS_COUNT_] = {
-    [LLMB_FAIL_NONE] = "",
-    [LLMB_FAIL_HTTP] = "http",
-    [LLMB_FAIL_CONNECT] = "connect",
-    [LLMB_FAIL_DNS] = "dns",
-    [LLMB_FAIL_TLS] = "tls",
-    [LLMB_FAIL_TIMEOUT] = "timeout",
-    [LLMB_FAIL_RESET] = "reset",
-    [LLMB_FAIL_PROTOCOL] = "protocol",
-    [LLMB_FAIL_SERVER] = "server",
-    [LLMB_FAIL_CANCELLED] = "cancelled",
+    [LLMB_FAIL_NONE] = "",           [LLMB_FAIL_HTTP] = "http",
+    [LLMB_FAIL_CONNECT] = "connect", [LLMB_FAIL_DNS] = "dns",
+    [LLMB_FAIL_TLS] = "tls",         [LLMB_FAIL_TIMEOUT] = "timeout",
+    [LLMB_FAIL_RESET] = "reset",     [LLMB_FAIL_PROTOCOL] = "protocol",
+    [LLMB_FAIL_SERVER] = "server",   [LLMB_FAIL_CANCELLED] = "cancelled",
     [LLMB_FAIL_OTHER] = "other",
 };
 

@@ -14,13 +14,29 @@
 
 static const char *const columns[] = {
     /* The original scripts' data, unchanged in name and order. */
-    "request", "time_taken_s", "prompt_tokens", "generated_tokens", "tokens_per_s",
+    "request",
+    "time_taken_s",
+    "prompt_tokens",
+    "generated_tokens",
+    "tokens_per_s",
     /* Latency detail. */
-    "start_s", "ttft_ms", "tpot_ms", "itl_mean_ms", "itl_max_ms", "e2e_ms",
+    "start_s",
+    "ttft_ms",
+    "tpot_ms",
+    "itl_mean_ms",
+    "itl_max_ms",
+    "e2e_ms",
     /* Outcome. */
-    "status", "error", "token_source", "error_class", "chunks", "intended_s",
+    "status",
+    "error",
+    "token_source",
+    "error_class",
+    "chunks",
+    "intended_s",
     /* The run. */
-    "schedule", "provider", "model",
+    "schedule",
+    "provider",
+    "model",
 };
 
 #define N_COLUMNS (sizeof columns / sizeof columns[0])

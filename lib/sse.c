@@ -21,8 +21,8 @@ struct llmbi_sse {
     buf data;  /* data lines of the current event, each followed by LF */
     buf event; /* event type of the current event */
     int has_data;
-    int pending_cr; /* the last byte was CR: a following LF belongs to it */
-    int bom_done;   /* the start of the stream has been checked for a BOM */
+    int pending_cr;  /* the last byte was CR: a following LF belongs to it */
+    int bom_done;    /* the start of the stream has been checked for a BOM */
     size_t bom_seen; /* BOM bytes matched so far at the very start */
     llmb_status failed;
 };

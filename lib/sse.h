@@ -19,8 +19,7 @@ typedef struct llmbi_sse llmbi_sse;
  * payload; both NUL-terminated, valid only during the call. Return 0 to go
  * on, non-zero to stop (feed then returns LLMB_ERR_STOPPED).
  */
-typedef int (*llmbi_sse_event_fn)(void *user, const char *event, const char *data,
-                                  size_t data_len);
+typedef int (*llmbi_sse_event_fn)(void *user, const char *event, const char *data, size_t data_len);
 
 /** Default cap on one line and one event's data. */
 #define LLMBI_SSE_DEFAULT_MAX_EVENT (1u << 20)

@@ -34,11 +34,11 @@ const char *llmb_version(void)
     return LLMB_VERSION_STRING;
 }
 
-static void error_vset(llmb_error *err, unsigned long line, unsigned long column,
-                       const char *fmt, va_list ap) LLMBI_PRINTF(4, 0);
+static void error_vset(llmb_error *err, unsigned long line, unsigned long column, const char *fmt,
+                       va_list ap) LLMBI_PRINTF(4, 0);
 
-static void error_vset(llmb_error *err, unsigned long line, unsigned long column,
-                       const char *fmt, va_list ap)
+static void error_vset(llmb_error *err, unsigned long line, unsigned long column, const char *fmt,
+                       va_list ap)
 {
     if (!err)
         return;
@@ -55,8 +55,8 @@ void llmbi_error_set(llmb_error *err, const char *fmt, ...)
     va_end(ap);
 }
 
-void llmbi_error_set_at(llmb_error *err, unsigned long line, unsigned long column,
-                        const char *fmt, ...)
+void llmbi_error_set_at(llmb_error *err, unsigned long line, unsigned long column, const char *fmt,
+                        ...)
 {
     va_list ap;
     va_start(ap, fmt);

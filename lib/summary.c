@@ -26,9 +26,9 @@ static void put_stat(json_t *o, const char *name, const llmb_stat *s)
         const char *prefix;
         size_t offset;
     } fields[] = {
-        {"mean", offsetof(llmb_stat, mean)},     {"median", offsetof(llmb_stat, median)},
-        {"std", offsetof(llmb_stat, std)},       {"p90", offsetof(llmb_stat, p90)},
-        {"p99", offsetof(llmb_stat, p99)},       {"min", offsetof(llmb_stat, min)},
+        {"mean", offsetof(llmb_stat, mean)}, {"median", offsetof(llmb_stat, median)},
+        {"std", offsetof(llmb_stat, std)},   {"p90", offsetof(llmb_stat, p90)},
+        {"p99", offsetof(llmb_stat, p99)},   {"min", offsetof(llmb_stat, min)},
         {"max", offsetof(llmb_stat, max)},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
@@ -100,8 +100,7 @@ static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
     json_object_set_new(counts, "chunks", json_integer((json_int_t)s->counted_by_chunks));
     json_object_set_new(o, "token_source", counts);
     json_object_set_new(o, "total_input_tokens", json_integer((json_int_t)s->total_input_tokens));
-    json_object_set_new(o, "total_output_tokens",
-                        json_integer((json_int_t)s->total_output_tokens));
+    json_object_set_new(o, "total_output_tokens", json_integer((json_int_t)s->total_output_tokens));
     json_object_set_new(o, "request_throughput", num(s->request_throughput));
     json_object_set_new(o, "output_throughput", num(s->output_throughput));
     json_object_set_new(o, "total_token_throughput", num(s->total_token_throughput));
@@ -192,8 +191,8 @@ llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info 
     fputc('\n', fp);
     fprintf(fp, "%-32s %.3f\n", "Duration (s):", s->duration_s);
     fprintf(fp, "%-32s %llu\n", "Total input tokens:", (unsigned long long)s->total_input_tokens);
-    fprintf(fp, "%-32s %llu\n", "Total generated tokens:",
-            (unsigned long long)s->total_output_tokens);
+    fprintf(fp, "%-32s %llu\n",
+            "Total generated tokens:", (unsigned long long)s->total_output_tokens);
     if (s->counted_by_chunks)
         fprintf(fp, "%-32s %llu of %llu (no usage from the server)\n",
                 "Counted from chunks:", (unsigned long long)s->counted_by_chunks,
@@ -202,8 +201,7 @@ llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info 
     fprintf(fp, "%-32s %.2f\n", "Output token throughput (tok/s):", s->output_throughput);
     fprintf(fp, "%-32s %.2f\n", "Total token throughput (tok/s):", s->total_token_throughput);
     fprintf(fp, "-------------------------------------------------\n");
-    fprintf(fp, "%-12s %10s %10s %10s %10s %10s\n", "(ms)", "mean", "median", "p90", "p99",
-            "max");
+    fprintf(fp, "%-12s %10s %10s %10s %10s %10s\n", "(ms)", "mean", "median", "p90", "p99", "max");
     row(fp, "TTFT", &s->ttft_ms);
     row(fp, "TPOT", &s->tpot_ms);
     row(fp, "ITL", &s->itl_ms);

@@ -134,8 +134,7 @@ static void test_csv_errors_have_line_and_column(void **state)
     expect_error("a,b\r\n1,2\r\n\"open,3\r\n", 3, 1, "not closed");
 }
 
-static int stop_cb(void *user, const char *const *f, const size_t *l, size_t n,
-                   unsigned long line)
+static int stop_cb(void *user, const char *const *f, const size_t *l, size_t n, unsigned long line)
 {
     (void)f;
     (void)l;
@@ -274,8 +273,8 @@ static void test_csv_results_round_trip(void **state)
     memset(&ok, 0, sizeof ok);
     ok.request = 1;
     ok.intended_ns = 0;
-    ok.sent_ns = 1000000;     /* 1 ms */
-    ok.end_ns = 2001000000;   /* 2.001 s */
+    ok.sent_ns = 1000000;   /* 1 ms */
+    ok.end_ns = 2001000000; /* 2.001 s */
     ok.chunk_ns = chunks;
     ok.n_chunks = 3;
     ok.prompt_tokens = 11;
@@ -311,18 +310,15 @@ static void test_csv_results_round_trip(void **state)
     assert_int_equal(llmb_table_number(t, 0, (size_t)llmb_table_find(t, "ttft_ms"), &v, &e),
                      LLMB_OK);
     assert_true(fabs(v - 49.0) < 1e-9);
-    assert_string_equal(llmb_table_cell(t, 0, (size_t)llmb_table_find(t, "token_source")),
-                        "usage");
+    assert_string_equal(llmb_table_cell(t, 0, (size_t)llmb_table_find(t, "token_source")), "usage");
     assert_string_equal(llmb_table_cell(t, 0, (size_t)llmb_table_find(t, "error")), "");
     /* A failed row: counts empty, error kept whole in one field but unable to
      * start a spreadsheet formula, and so is a model name from elsewhere. */
     assert_string_equal(llmb_table_cell(t, 1, 2), "");
     assert_string_equal(llmb_table_cell(t, 1, (size_t)llmb_table_find(t, "error")),
                         "'-HTTP 500: boom, \"bad\"\nthing");
-    assert_string_equal(llmb_table_cell(t, 1, (size_t)llmb_table_find(t, "error_class")),
-                        "http");
-    assert_string_equal(llmb_table_cell(t, 1, (size_t)llmb_table_find(t, "model")),
-                        "'=evil-model");
+    assert_string_equal(llmb_table_cell(t, 1, (size_t)llmb_table_find(t, "error_class")), "http");
+    assert_string_equal(llmb_table_cell(t, 1, (size_t)llmb_table_find(t, "model")), "'=evil-model");
     assert_string_equal(llmb_table_cell(t, 1, (size_t)llmb_table_find(t, "schedule")),
                         "sequential");
     llmb_table_free(t);

@@ -49,8 +49,8 @@ static void test_endpoint_base_url(void **state)
 {
     llmb_endpoint *ep;
     llmb_error e;
-    const char *bad[] = {"localhost:8000/v1", "ftp://x/v1", "http://", "http:///v1",
-                         "http://a b/v1", "https://h/v1?x=1", "htp://h"};
+    const char *bad[] = {"localhost:8000/v1", "ftp://x/v1",       "http://", "http:///v1",
+                         "http://a b/v1",     "https://h/v1?x=1", "htp://h"};
     (void)state;
     assert_int_equal(llmb_endpoint_new("vllm", &ep, &e), LLMB_OK);
     assert_int_equal(llmb_endpoint_set_base_url(ep, "http://10.0.0.5:8000/v1//", &e), LLMB_OK);

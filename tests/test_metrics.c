@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "llmbench/metrics.h"
+#include "record_fixture.h"
 
 #define NEAR(a, b) assert_true(fabs((a) - (b)) < 1e-9)
 
@@ -31,7 +32,7 @@ static void test_metrics_percentile_hand_computed(void **state)
     NEAR(llmb_percentile(ten, 10, 99), 9.91); /* h = 8.91 */
     NEAR(llmb_percentile(ten, 10, 0), 1);
     NEAR(llmb_percentile(ten, 10, 100), 10);
-    NEAR(llmb_percentile(five, 5, 40), 29);  /* h = 1.6: 20 + 0.6 * 15 */
+    NEAR(llmb_percentile(five, 5, 40), 29); /* h = 1.6: 20 + 0.6 * 15 */
     NEAR(llmb_percentile(five, 5, 50), 35);
     NEAR(llmb_percentile(four, 4, 10), 1.6); /* h = 0.3: 1 + 0.3 * 2 */
     NEAR(llmb_percentile(four, 4, 75), 9);   /* h = 2.25: 7 + 0.25 * 8 */
@@ -39,33 +40,13 @@ static void test_metrics_percentile_hand_computed(void **state)
     assert_true(isnan(llmb_percentile(one, 0, 50)));
 }
 
-static llmb_record make(uint64_t n, uint64_t sent_ms, uint64_t ttft_ms, uint64_t itl_ms,
-                        size_t chunks, int64_t prompt, int64_t gen, uint64_t *buf)
-{
-    llmb_record r;
-    memset(&r, 0, sizeof r);
-    r.request = n;
-    r.sent_ns = sent_ms * 1000000ULL;
-    for (size_t i = 0; i < chunks; i++)
-        buf[i] = r.sent_ns + (ttft_ms + i * itl_ms) * 1000000ULL;
-    r.chunk_ns = buf;
-    r.n_chunks = chunks;
-    r.end_ns = chunks ? buf[chunks - 1] : r.sent_ns + ttft_ms * 1000000ULL;
-    r.prompt_tokens = prompt;
-    r.generated_tokens = gen;
-    r.token_source = LLMB_TOKENS_USAGE;
-    r.http_status = 200;
-    r.error = "";
-    return r;
-}
-
 static void test_metrics_summary(void **state)
 {
     llmb_metrics *m = llmb_metrics_new();
     llmb_summary s;
     uint64_t b1[8], b2[8], b3[8];
-    llmb_record r1 = make(1, 0, 40, 10, 5, 10, 5, b1);    /* e2e 80 */
-    llmb_record r2 = make(2, 100, 60, 20, 3, 20, 3, b2);  /* e2e 100, ends at 200 ms */
+    llmb_record r1 = make(1, 0, 40, 10, 5, 10, 5, b1);   /* e2e 80 */
+    llmb_record r2 = make(2, 100, 60, 20, 3, 20, 3, b2); /* e2e 100, ends at 200 ms */
     llmb_record bad = make(3, 150, 500, 0, 1, 99, 99, b3);
     (void)state;
     bad.error_class = LLMB_FAIL_HTTP;
@@ -88,7 +69,7 @@ static void test_metrics_summary(void **state)
     assert_int_equal(s.ttft_ms.count, 2);
     NEAR(s.ttft_ms.mean, 50);
     NEAR(s.ttft_ms.median, 50);
-    NEAR(s.ttft_ms.p90, 58);   /* 40 + 0.9 * 20 */
+    NEAR(s.ttft_ms.p90, 58); /* 40 + 0.9 * 20 */
     NEAR(s.ttft_ms.p99, 59.8);
     NEAR(s.ttft_ms.std, 10);
     NEAR(s.ttft_ms.min, 40);
@@ -129,13 +110,35 @@ static void test_metrics_json_keys(void **state)
     char path[] = "/tmp/llmb_test_summary_XXXXXX";
     int fd = mkstemp(path);
     json_t *root;
-    const char *keys[] = {"completed", "failed", "duration", "total_input_tokens",
-                          "total_output_tokens", "request_throughput", "output_throughput",
-                          "total_token_throughput", "mean_ttft_ms", "median_ttft_ms",
-                          "p90_ttft_ms", "p99_ttft_ms", "std_ttft_ms", "mean_tpot_ms",
-                          "median_tpot_ms", "p99_tpot_ms", "mean_itl_ms", "p99_itl_ms",
-                          "mean_e2el_ms", "median_e2el_ms", "p99_e2el_ms", "model_id", "backend",
-                          "base_url", "schedule", "interval_s", "tool", "date", "start_time"};
+    const char *keys[] = {"completed",
+                          "failed",
+                          "duration",
+                          "total_input_tokens",
+                          "total_output_tokens",
+                          "request_throughput",
+                          "output_throughput",
+                          "total_token_throughput",
+                          "mean_ttft_ms",
+                          "median_ttft_ms",
+                          "p90_ttft_ms",
+                          "p99_ttft_ms",
+                          "std_ttft_ms",
+                          "mean_tpot_ms",
+                          "median_tpot_ms",
+                          "p99_tpot_ms",
+                          "mean_itl_ms",
+                          "p99_itl_ms",
+                          "mean_e2el_ms",
+                          "median_e2el_ms",
+                          "p99_e2el_ms",
+                          "model_id",
+                          "backend",
+                          "base_url",
+                          "schedule",
+                          "interval_s",
+                          "tool",
+                          "date",
+                          "start_time"};
     llmb_error e;
     (void)state;
     assert_true(fd >= 0);

@@ -23,8 +23,9 @@ static llmbi_chunk decode(llmb_api api, const char *s)
 
 static void test_provider_role_chunk_is_not_content(void **state)
 {
-    llmbi_chunk c = decode(LLMB_API_CHAT, "{\"choices\":[{\"index\":0,\"delta\":{\"role\":"
-                                          "\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}");
+    llmbi_chunk c =
+        decode(LLMB_API_CHAT, "{\"choices\":[{\"index\":0,\"delta\":{\"role\":"
+                              "\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}");
     (void)state;
     assert_false(c.has_content);
     assert_false(c.has_usage);
@@ -60,8 +61,9 @@ static void test_provider_content_chunk(void **state)
 static void test_provider_usage_final_chunk(void **state)
 {
     /* OpenAI, vLLM, SGLang: a last chunk with empty choices and usage. */
-    llmbi_chunk c = decode(LLMB_API_CHAT, "{\"id\":\"x\",\"choices\":[],\"usage\":{\"prompt_tokens\""
-                                          ":11,\"completion_tokens\":128,\"total_tokens\":139}}");
+    llmbi_chunk c =
+        decode(LLMB_API_CHAT, "{\"id\":\"x\",\"choices\":[],\"usage\":{\"prompt_tokens\""
+                              ":11,\"completion_tokens\":128,\"total_tokens\":139}}");
     (void)state;
     assert_false(c.has_content);
     assert_true(c.has_usage);
@@ -85,10 +87,10 @@ static void test_provider_usage_in_last_content_chunk(void **state)
 
 static void test_provider_usage_groq(void **state)
 {
-    llmbi_chunk c = decode(LLMB_API_CHAT,
-                           "{\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}],\"x_groq\":"
-                           "{\"id\":\"req_1\",\"usage\":{\"queue_time\":0.01,\"prompt_tokens\":"
-                           "42,\"completion_tokens\":300,\"total_tokens\":342}}}");
+    llmbi_chunk c =
+        decode(LLMB_API_CHAT, "{\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}],\"x_groq\":"
+                              "{\"id\":\"req_1\",\"usage\":{\"queue_time\":0.01,\"prompt_tokens\":"
+                              "42,\"completion_tokens\":300,\"total_tokens\":342}}}");
     (void)state;
     assert_false(c.has_content);
     assert_true(c.finished);
@@ -103,7 +105,8 @@ static void test_provider_usage_groq(void **state)
 
 static void test_provider_usage_absent(void **state)
 {
-    llmbi_chunk c = decode(LLMB_API_CHAT, "{\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}");
+    llmbi_chunk c =
+        decode(LLMB_API_CHAT, "{\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}");
     (void)state;
     assert_false(c.has_usage);
     assert_int_equal(c.prompt_tokens, -1);
@@ -160,8 +163,8 @@ static void test_provider_build_body(void **state)
     assert_non_null(root);
     assert_string_equal(json_string_value(json_object_get(root, "model")), "m1");
     assert_true(json_is_true(json_object_get(root, "stream")));
-    assert_true(json_is_true(
-        json_object_get(json_object_get(root, "stream_options"), "include_usage")));
+    assert_true(
+        json_is_true(json_object_get(json_object_get(root, "stream_options"), "include_usage")));
     assert_int_equal(json_integer_value(json_object_get(root, "max_tokens")), 64);
     msg = json_array_get(json_object_get(root, "messages"), 0);
     assert_string_equal(json_string_value(json_object_get(msg, "role")), "user");

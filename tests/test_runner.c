@@ -180,8 +180,7 @@ static void test_runner_records_from_mock(void **state)
         assert_true(r->sent_ns >= r->intended_ns);
         /* The role chunk the mock sends first is not the first token. */
         if (ttft < 29.5 || ttft > 30 + slack_ms(15))
-            fail_msg("request %llu: TTFT %.3f ms against 30", (unsigned long long)r->request,
-                     ttft);
+            fail_msg("request %llu: TTFT %.3f ms against 30", (unsigned long long)r->request, ttft);
         for (size_t k = 1; k < r->n_chunks; k++)
             assert_true(r->chunk_ns[k] >= r->chunk_ns[k - 1]);
         assert_true(r->end_ns >= r->chunk_ns[r->n_chunks - 1]);
@@ -280,7 +279,7 @@ typedef struct script {
     unsigned port;
     const char *response; /* sent after the request is read */
     size_t response_len;
-    double hold_s;        /* keep the connection open this long after sending */
+    double hold_s; /* keep the connection open this long after sending */
     pthread_t th;
 } script;
 
@@ -361,7 +360,7 @@ static rec_copy *one(const char *response, double hold_s, double timeout_s, coll
     return &c->recs[0];
 }
 
-#define SSE_HEAD "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+#define SSE_HEAD    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
 #define CHUNK(text) "data: {\"choices\":[{\"delta\":{\"content\":\"" text "\"}}]}\n\n"
 
 static void test_runner_http_error_message(void **state)
@@ -427,8 +426,8 @@ static void test_runner_malformed_event(void **state)
     collector *c = calloc(1, sizeof *c);
     rec_copy *r;
     (void)state;
-    r = one(SSE_HEAD CHUNK("a") "data: {\"choices\": [oops\n\n" CHUNK("b") "data: [DONE]\n\n",
-            0, 0, c);
+    r = one(SSE_HEAD CHUNK("a") "data: {\"choices\": [oops\n\n" CHUNK("b") "data: [DONE]\n\n", 0, 0,
+            c);
     assert_int_equal(r->r.error_class, LLMB_FAIL_PROTOCOL);
     assert_non_null(strstr(r->error, "malformed event"));
     assert_int_equal(r->r.n_chunks, 1);
@@ -467,11 +466,14 @@ static void test_runner_usage_and_counts(void **state)
     collector *c = calloc(1, sizeof *c);
     rec_copy *r;
     (void)state;
-    r = one(SSE_HEAD "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
-                CHUNK("a") CHUNK("b") CHUNK("c")
-                "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4}}\n\n"
-                "data: [DONE]\n\n",
-            0, 0, c);
+    r = one(
+        SSE_HEAD
+        "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n" CHUNK("a")
+            CHUNK("b") CHUNK(
+                "c") "data: "
+                     "{\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4}}\n\n"
+                     "data: [DONE]\n\n",
+        0, 0, c);
     assert_int_equal(r->r.error_class, LLMB_FAIL_NONE);
     /* Three chunks, but the server says four tokens: its count wins. */
     assert_int_equal(r->r.n_chunks, 3);

@@ -199,8 +199,10 @@ static void test_sse_empty_data_event(void **state)
 
 static void test_sse_bom(void **state)
 {
-    const char *in = "\xEF\xBB\xBF" "data: after bom\n\n";
-    const char *not_bom = "\xEF\xBB" "data: x\n\n";
+    const char *in = "\xEF\xBB\xBF"
+                     "data: after bom\n\n";
+    const char *not_bom = "\xEF\xBB"
+                          "data: x\n\n";
     collected c;
     (void)state;
     parse_whole(in, strlen(in), &c, 0);

@@ -306,8 +306,9 @@ static void on_progress(const llmb_progress *p, void *user)
     bench_ctx *c = user;
     if (!c->tty)
         return;
-    fprintf(stderr, "\r\033[K%s: %" PRIu64 "/%" PRIu64 " done, %" PRIu64 " in flight, %" PRIu64
-                    " failed, %.1f s",
+    fprintf(stderr,
+            "\r\033[K%s: %" PRIu64 "/%" PRIu64 " done, %" PRIu64 " in flight, %" PRIu64
+            " failed, %.1f s",
             c->o->tool, p->finished, p->planned, p->in_flight, p->failed,
             (double)p->elapsed_ns / 1e9);
     fflush(stderr);
@@ -385,8 +386,7 @@ static int make_endpoint(const bench_opts *o, llmb_endpoint **out)
         goto usage;
     }
     if (!llmb_endpoint_model(ep) && llmb_endpoint_discover_model(ep, &e) != LLMB_OK) {
-        tool_error(o->tool, "no --model given, and asking the server for one failed: %s",
-                   e.text);
+        tool_error(o->tool, "no --model given, and asking the server for one failed: %s", e.text);
         llmb_endpoint_free(ep);
         return TOOL_EXIT_FAILED;
     }

@@ -87,8 +87,7 @@ static void default_title(const llmb_table *t, char *buf, size_t size)
         snprintf(buf, size, "%s%s%s%s (%s)", model, mode ? " (" : "", mode ? mode : "",
                  mode ? ")" : "", engine_display(provider));
     else
-        snprintf(buf, size, "%s%s%s%s", model, mode ? " (" : "", mode ? mode : "",
-                 mode ? ")" : "");
+        snprintf(buf, size, "%s%s%s%s", model, mode ? " (" : "", mode ? mode : "", mode ? ")" : "");
 }
 
 /* A file name from a title: path separators and characters that shells and
@@ -107,8 +106,15 @@ static void file_name_from(const char *title, char *buf, size_t size)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_TITLE = 256, OPT_WIDTH, OPT_HEIGHT, OPT_NO_MEAN, OPT_NO_VALUES, OPT_HELP,
-           OPT_VERSION };
+    enum {
+        OPT_TITLE = 256,
+        OPT_WIDTH,
+        OPT_HEIGHT,
+        OPT_NO_MEAN,
+        OPT_NO_VALUES,
+        OPT_HELP,
+        OPT_VERSION
+    };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
         {"title", required_argument, NULL, OPT_TITLE},
@@ -222,8 +228,7 @@ int main(int argc, char **argv)
             goto out;
         }
         if (values[r] < 0) {
-            tool_error(tool, "%s: line %lu: tokens_per_s is negative", csv,
-                       llmb_table_line(t, r));
+            tool_error(tool, "%s: line %lu: tokens_per_s is negative", csv, llmb_table_line(t, r));
             goto out;
         }
         /* A failed request has no throughput to draw: it gets the failure mark. */
@@ -266,8 +271,8 @@ int main(int argc, char **argv)
         tool_error(tool, "%s", e.text);
         goto out;
     }
-    printf("%s: wrote %s (%ux%u, %zu request%s, %zu failed)\n", tool, output,
-           (unsigned)width, (unsigned)height, rows, rows == 1 ? "" : "s", failed);
+    printf("%s: wrote %s (%ux%u, %zu request%s, %zu failed)\n", tool, output, (unsigned)width,
+           (unsigned)height, rows, rows == 1 ? "" : "s", failed);
     rc = TOOL_EXIT_OK;
 out:
     llmb_canvas_free(canvas);

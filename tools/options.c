@@ -50,8 +50,8 @@ int tool_parse_u64(const char *tool, const char *opt, const char *arg, uint64_t 
     *out = (uint64_t)v;
     return 0;
 bad:
-    tool_usage_error(tool, "%s: '%s' is not a whole number from %" PRIu64 " to %" PRIu64, opt,
-                     arg, min, max);
+    tool_usage_error(tool, "%s: '%s' is not a whole number from %" PRIu64 " to %" PRIu64, opt, arg,
+                     min, max);
     return -1;
 }
 

@@ -83,21 +83,20 @@ LLMB_API double llmb_text_width_weighted(const char *text, double size, double w
  * path, LLMB_ERR_IO (with the system's reason in *err) when the file cannot
  * be written, LLMB_ERR_NOMEM when memory runs out.
  */
-LLMB_API llmb_status llmb_canvas_write_png(const llmb_canvas *c, const char *path,
-                                           llmb_error *err);
+LLMB_API llmb_status llmb_canvas_write_png(const llmb_canvas *c, const char *path, llmb_error *err);
 
 /** A bar chart: one bar per value, in order. */
 typedef struct llmb_bar_chart {
-    unsigned width, height; /**< pixels (default 1000 x 600); limits below */
-    const char *title;      /**< drawn at the top; NULL or "" for none */
-    const char *x_label;    /**< below the x axis; NULL for none */
-    const char *y_label;    /**< left of the y axis, reading upwards; NULL for none */
-    const double *values;   /**< n values; NAN marks a missing one (drawn as a marker) */
+    unsigned width, height;    /**< pixels (default 1000 x 600); limits below */
+    const char *title;         /**< drawn at the top; NULL or "" for none */
+    const char *x_label;       /**< below the x axis; NULL for none */
+    const char *y_label;       /**< left of the y axis, reading upwards; NULL for none */
+    const double *values;      /**< n values; NAN marks a missing one (drawn as a marker) */
     const char *const *labels; /**< n category labels under the bars; NULL: 1..n */
     size_t n;
-    uint32_t bar_color;  /**< default a calm blue */
-    int show_mean;       /**< draw a dashed line at the mean of the finite values */
-    int show_values;     /**< print each value above its bar when they fit */
+    uint32_t bar_color; /**< default a calm blue */
+    int show_mean;      /**< draw a dashed line at the mean of the finite values */
+    int show_values;    /**< print each value above its bar when they fit */
 } llmb_bar_chart;
 
 /** Accepted image sizes of a bar chart, pixels. */
@@ -107,7 +106,9 @@ typedef struct llmb_bar_chart {
 
 /** Default initializer for llmb_bar_chart; set values and n, the rest is optional. */
 #define LLMB_BAR_CHART_INIT                                                                        \
-    {1000, 600, NULL, NULL, NULL, NULL, NULL, 0, 0x4C72B0FFu, 1, 1}
+    {                                                                                              \
+        1000, 600, NULL, NULL, NULL, NULL, NULL, 0, 0x4C72B0FFu, 1, 1                              \
+    }
 
 /**
  * Render a bar chart into a new canvas (*out, owned by the caller; free it

@@ -39,8 +39,8 @@ typedef struct llmb_csv_parser llmb_csv_parser;
  * Return 0 to continue, non-zero to stop parsing (feed then returns
  * LLMB_ERR_STOPPED).
  */
-typedef int (*llmb_csv_row_fn)(void *user, const char *const *fields, const size_t *lens,
-                               size_t n, unsigned long line);
+typedef int (*llmb_csv_row_fn)(void *user, const char *const *fields, const size_t *lens, size_t n,
+                               unsigned long line);
 
 /** Limits that keep hostile input from exhausting memory. */
 #define LLMB_CSV_MAX_FIELD_BYTES (1u << 20)

@@ -63,12 +63,10 @@ LLMB_API void llmb_endpoint_free(llmb_endpoint *ep);
 LLMB_API llmb_status llmb_endpoint_set_base_url(llmb_endpoint *ep, const char *url,
                                                 llmb_error *err);
 /** Set the model name sent with every request (copied; not empty). */
-LLMB_API llmb_status llmb_endpoint_set_model(llmb_endpoint *ep, const char *model,
-                                             llmb_error *err);
+LLMB_API llmb_status llmb_endpoint_set_model(llmb_endpoint *ep, const char *model, llmb_error *err);
 LLMB_API llmb_status llmb_endpoint_set_api(llmb_endpoint *ep, llmb_api api);
 /** Set the API key (copied; not empty, no control characters). */
-LLMB_API llmb_status llmb_endpoint_set_api_key(llmb_endpoint *ep, const char *key,
-                                               llmb_error *err);
+LLMB_API llmb_status llmb_endpoint_set_api_key(llmb_endpoint *ep, const char *key, llmb_error *err);
 /**
  * Set the API key from an environment variable: `var`, or the preset's when
  * `var` is NULL. Returns LLMB_ERR_INVALID if the variable is unset or empty

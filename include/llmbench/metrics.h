@@ -66,13 +66,13 @@ LLMB_API double llmb_percentile(const double *sorted, size_t n, double p);
 
 /** What a summary describes: the run's settings. Strings may be NULL. */
 typedef struct llmb_run_info {
-    const char *tool;                /**< "llm-seq", ... */
-    const llmb_endpoint *endpoint;   /**< provider, base URL, API and model (never the key) */
-    const llmb_schedule *schedule;   /**< kind and parameter */
-    uint64_t requests;               /**< planned */
-    long max_tokens;                 /**< 0 = not sent */
+    const char *tool;              /**< "llm-seq", ... */
+    const llmb_endpoint *endpoint; /**< provider, base URL, API and model (never the key) */
+    const llmb_schedule *schedule; /**< kind and parameter */
+    uint64_t requests;             /**< planned */
+    long max_tokens;               /**< 0 = not sent */
     const char *prompt;
-    time_t start_time;               /**< wall-clock start of the run */
+    time_t start_time; /**< wall-clock start of the run */
 } llmb_run_info;
 
 /** Write the summary as a JSON object to `path` (created or replaced). */

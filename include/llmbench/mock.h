@@ -60,13 +60,13 @@ typedef enum llmb_mock_usage {
 
 /** Options of a mock engine. Start from LLMB_MOCK_OPTIONS_INIT. */
 typedef struct llmb_mock_options {
-    const char *host;        /**< address to listen on (default "127.0.0.1") */
-    unsigned port;           /**< TCP port; 0 picks a free one (see llmb_mock_port) */
-    double ttft_ms;          /**< request arrival to first token (default 50) */
-    double itl_ms;           /**< gap between tokens (default 10) */
-    unsigned default_tokens; /**< tokens generated when the request sets no limit (default 128) */
-    const char *model;       /**< model id reported and listed (default "mock-model") */
-    llmb_mock_usage usage;   /**< usage reporting style (default FINAL) */
+    const char *host;         /**< address to listen on (default "127.0.0.1") */
+    unsigned port;            /**< TCP port; 0 picks a free one (see llmb_mock_port) */
+    double ttft_ms;           /**< request arrival to first token (default 50) */
+    double itl_ms;            /**< gap between tokens (default 10) */
+    unsigned default_tokens;  /**< tokens generated when the request sets no limit (default 128) */
+    const char *model;        /**< model id reported and listed (default "mock-model") */
+    llmb_mock_usage usage;    /**< usage reporting style (default FINAL) */
     unsigned max_connections; /**< open connections at most (default 16384) */
     /**
      * Before a deadline that follows an idle gap of at least 4 * spin_us,
@@ -88,12 +88,14 @@ typedef struct llmb_mock_options {
 } llmb_mock_options;
 
 #define LLMB_MOCK_OPTIONS_INIT                                                                     \
-    {"127.0.0.1", 0, 50.0, 10.0, 128, "mock-model", LLMB_MOCK_USAGE_FINAL, 16384, 500, 0}
+    {                                                                                              \
+        "127.0.0.1", 0, 50.0, 10.0, 128, "mock-model", LLMB_MOCK_USAGE_FINAL, 16384, 500, 0        \
+    }
 
 /** Lateness of the events the mock sent, against their scheduled times. */
 typedef struct llmb_mock_stats {
-    uint64_t requests;    /**< requests answered (any endpoint) */
-    uint64_t events;      /**< timed events sent (tokens and final chunks; a whole JSON answer is one) */
+    uint64_t requests; /**< requests answered (any endpoint) */
+    uint64_t events; /**< timed events sent (tokens and final chunks; a whole JSON answer is one) */
     uint64_t late_p50_ns; /**< median lateness */
     uint64_t late_p99_ns;
     uint64_t late_max_ns;
@@ -111,8 +113,7 @@ typedef struct llmb_mock_stats {
  * max_connections at least 1, and model at most 256 bytes of UTF-8
  * (LLMB_ERR_INVALID otherwise). Free with llmb_mock_free.
  */
-LLMB_API llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out,
-                                   llmb_error *err);
+LLMB_API llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out, llmb_error *err);
 /** The TCP port it listens on (the chosen one when the options said 0). */
 LLMB_API unsigned llmb_mock_port(const llmb_mock *m);
 /**

@@ -42,17 +42,21 @@ typedef void (*llmb_progress_fn)(const llmb_progress *p, void *user);
 
 /** What to send and whom to tell. Start from LLMB_RUN_OPTIONS_INIT. */
 typedef struct llmb_run_options {
-    uint64_t requests;          /**< how many requests (>= 1; default 5) */
-    const char *prompt;         /**< the prompt text (default LLMB_DEFAULT_PROMPT) */
-    long max_tokens;            /**< max_tokens sent with each request; 0 = not sent */
-    llmb_record_fn on_record;   /**< may be NULL */
-    void *record_user;          /**< passed to on_record */
+    uint64_t requests;            /**< how many requests (>= 1; default 5) */
+    const char *prompt;           /**< the prompt text (default LLMB_DEFAULT_PROMPT) */
+    long max_tokens;              /**< max_tokens sent with each request; 0 = not sent */
+    llmb_record_fn on_record;     /**< may be NULL */
+    void *record_user;            /**< passed to on_record */
     llmb_progress_fn on_progress; /**< may be NULL */
-    void *progress_user;        /**< passed to on_progress */
-    double progress_interval_s; /**< call on_progress at least this often while running (default 0.25) */
+    void *progress_user;          /**< passed to on_progress */
+    double progress_interval_s;   /**< call on_progress at least this often while running (default
+                                     0.25) */
 } llmb_run_options;
 
-#define LLMB_RUN_OPTIONS_INIT {5, LLMB_DEFAULT_PROMPT, 0, NULL, NULL, NULL, NULL, 0.25}
+#define LLMB_RUN_OPTIONS_INIT                                                                      \
+    {                                                                                              \
+        5, LLMB_DEFAULT_PROMPT, 0, NULL, NULL, NULL, NULL, 0.25                                    \
+    }
 
 /**
  * A runner for one run. The endpoint, schedule and strings in the options are

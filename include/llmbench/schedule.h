@@ -29,8 +29,7 @@ typedef enum llmb_schedule_kind {
  * Sequential: the first request starts at once; each next one starts
  * `delay_s` seconds after the previous one ended. delay_s >= 0 and finite.
  */
-LLMB_API llmb_status llmb_schedule_sequential(double delay_s, llmb_schedule **out,
-                                              llmb_error *err);
+LLMB_API llmb_status llmb_schedule_sequential(double delay_s, llmb_schedule **out, llmb_error *err);
 /**
  * Staggered concurrent: request i (from 0) is due at i * interval_s after the
  * run's start, all in flight together. interval_s >= 0 and finite.

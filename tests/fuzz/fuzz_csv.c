@@ -93,8 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             /* A header of one empty field writes as a blank line, which is skipped. */
             if (!(cols == 1 && llmb_table_header(t, 0)[0] == '\0')) {
-                if (llmb_table_rows(t2) != llmb_table_rows(t) ||
-                    llmb_table_columns(t2) != cols)
+                if (llmb_table_rows(t2) != llmb_table_rows(t) || llmb_table_columns(t2) != cols)
                     abort();
                 for (size_t r = 0; r < llmb_table_rows(t); r++)
                     for (size_t c = 0; c < cols; c++)

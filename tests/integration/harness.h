@@ -14,8 +14,8 @@
 typedef struct run_result {
     int exit_code; /* -1 if it was killed (by a signal or the time limit) */
     int timed_out;
-    char *out;     /* standard output, NUL-terminated, malloc'ed */
-    char *err;     /* standard error */
+    char *out; /* standard output, NUL-terminated, malloc'ed */
+    char *err; /* standard error */
 } run_result;
 
 /** A running mock engine. */

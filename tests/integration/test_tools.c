@@ -22,10 +22,10 @@
  * it on a loaded 2-core CI machine while still catching a real error (a
  * client that took the role chunk as the first token would be ~40 ms off; one
  * that measured from the wrong instant, a whole gap or more). */
-#define TTFT_MS 40.0
-#define ITL_MS 8.0
+#define TTFT_MS       40.0
+#define ITL_MS        8.0
 #define TTFT_SLACK_MS 15.0
-#define ITL_SLACK_MS 2.0
+#define ITL_SLACK_MS  2.0
 
 static char tmpdir[256];
 
@@ -75,8 +75,8 @@ static void check_rows(const llmb_table *t, size_t rows, double max_tokens)
         assert_true(fabs(cell_num(t, r, "tokens_per_s") - gen / taken) < 0.01);
         assert_true(fabs(cell_num(t, r, "e2e_ms") - taken * 1000.0) < 0.01);
         /* TPOT = (E2E - TTFT) / (generated - 1). */
-        assert_true(fabs(cell_num(t, r, "tpot_ms") -
-                         (cell_num(t, r, "e2e_ms") - ttft) / (gen - 1)) < 0.01);
+        assert_true(
+            fabs(cell_num(t, r, "tpot_ms") - (cell_num(t, r, "e2e_ms") - ttft) / (gen - 1)) < 0.01);
     }
 }
 
@@ -106,13 +106,11 @@ static void check_summary(const char *path, const llmb_table *t, const char *too
     assert_true(json_integer_value(json_object_get(s, "total_input_tokens")) == sum_in);
     assert_true(fabs(json_real_value(json_object_get(s, "mean_ttft_ms")) - sum_ttft / rows) <
                 0.001);
-    assert_true(fabs(json_real_value(json_object_get(s, "mean_e2el_ms")) - sum_e2e / rows) <
-                0.001);
+    assert_true(fabs(json_real_value(json_object_get(s, "mean_e2el_ms")) - sum_e2e / rows) < 0.001);
     assert_true(fabs(json_real_value(json_object_get(s, "duration")) - end) < 0.0001);
-    assert_true(fabs(json_real_value(json_object_get(s, "output_throughput")) -
-                     sum_out / end) < 0.01);
-    assert_true(fabs(json_real_value(json_object_get(s, "mean_itl_ms")) - ITL_MS) <
-                ITL_SLACK_MS);
+    assert_true(fabs(json_real_value(json_object_get(s, "output_throughput")) - sum_out / end) <
+                0.01);
+    assert_true(fabs(json_real_value(json_object_get(s, "mean_itl_ms")) - ITL_MS) < ITL_SLACK_MS);
     json_decref(s);
 }
 
@@ -124,9 +122,9 @@ static void test_tools_seq_against_mock(void **state)
     (void)state;
     mock_start(&m, timing_args);
     {
-        const char *argv[] = {"llm-seq", "--base-url", m.base_url, "--requests", "3",
-                              "--delay", "0.2", "--max-tokens", "16", "--summary", "s.json",
-                              NULL};
+        const char *argv[] = {"llm-seq", "--base-url", m.base_url, "--requests",
+                              "3",       "--delay",    "0.2",      "--max-tokens",
+                              "16",      "--summary",  "s.json",   NULL};
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
@@ -163,9 +161,9 @@ static void test_tools_conc_against_mock(void **state)
     (void)state;
     mock_start(&m, timing_args);
     {
-        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--requests", "8",
-                              "--interval", "0.02", "--max-tokens", "20", "--summary",
-                              "s.json", "--output", "conc.csv", NULL};
+        const char *argv[] = {"llm-conc",   "--base-url", m.base_url,     "--requests", "8",
+                              "--interval", "0.02",       "--max-tokens", "20",         "--summary",
+                              "s.json",     "--output",   "conc.csv",     NULL};
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
@@ -188,8 +186,7 @@ static void test_tools_conc_against_mock(void **state)
     {
         double first_end = 1e9, last_start = 0;
         for (size_t r = 0; r < 8; r++) {
-            first_end = fmin(first_end, cell_num(t, r, "start_s") +
-                                            cell_num(t, r, "time_taken_s"));
+            first_end = fmin(first_end, cell_num(t, r, "start_s") + cell_num(t, r, "time_taken_s"));
             last_start = fmax(last_start, cell_num(t, r, "start_s"));
         }
         assert_true(last_start < first_end);
@@ -219,8 +216,8 @@ static void test_tools_graph_from_run(void **state)
     (void)state;
     mock_start(&m, timing_args);
     {
-        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--requests", "4",
-                              "--max-tokens", "8", "--quiet", NULL};
+        const char *argv[] = {"llm-conc",     "--base-url", m.base_url, "--requests", "4",
+                              "--max-tokens", "8",          "--quiet",  NULL};
         run_tool(&res, 60, NULL, argv);
         assert_int_equal(res.exit_code, 0);
         run_result_free(&res);
@@ -238,8 +235,8 @@ static void test_tools_graph_from_run(void **state)
         run_result_free(&res);
     }
     {
-        const char *argv[] = {"llm-graph", "results.csv", "-o", "small.png", "--width", "640",
-                              "--height", "480", "--title", "My run", NULL};
+        const char *argv[] = {"llm-graph", "results.csv", "-o",      "small.png", "--width", "640",
+                              "--height",  "480",         "--title", "My run",    NULL};
         run_tool(&res, 60, NULL, argv);
         assert_int_equal(res.exit_code, 0);
         png_size("small.png", &w, &h);
@@ -301,8 +298,9 @@ static void test_tools_usage_styles(void **state)
         llmb_table *t;
         mock_start(&m, args);
         {
-            const char *argv[] = {"llm-seq", "--base-url", m.base_url, "--requests", "2",
-                                  "--delay", "0", "--max-tokens", "12", "--quiet", NULL};
+            const char *argv[] = {"llm-seq", "--base-url", m.base_url, "--requests",
+                                  "2",       "--delay",    "0",        "--max-tokens",
+                                  "12",      "--quiet",    NULL};
             run_tool(&res, 60, NULL, argv);
         }
         mock_stop(&m);
@@ -339,9 +337,9 @@ static void test_tools_completions_api_and_model_discovery(void **state)
     mock_start(&m, args);
     {
         /* vLLM's preset has no default model: the tool asks /v1/models. */
-        const char *argv[] = {"llm-conc", "--provider", "vllm", "--base-url", m.base_url,
-                              "--api", "completions", "--requests", "2", "--max-tokens", "6",
-                              "--prompt", "abcdefghij", "--quiet", NULL};
+        const char *argv[] = {"llm-conc", "--provider",  "vllm",       "--base-url", m.base_url,
+                              "--api",    "completions", "--requests", "2",          "--max-tokens",
+                              "6",        "--prompt",    "abcdefghij", "--quiet",    NULL};
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
@@ -364,8 +362,10 @@ static void test_tools_connection_refused(void **state)
     (void)state;
     {
         /* Port 1 on loopback: nothing listens, every request fails to connect. */
-        const char *argv[] = {"llm-seq", "--base-url", "http://127.0.0.1:1/v1", "--model", "m",
-                              "--requests", "2", "--delay", "0", NULL};
+        const char *argv[] = {"llm-seq", "--base-url", "http://127.0.0.1:1/v1",
+                              "--model", "m",          "--requests",
+                              "2",       "--delay",    "0",
+                              NULL};
         run_tool(&res, 60, NULL, argv);
     }
     assert_int_equal(res.exit_code, 1);
@@ -385,8 +385,8 @@ static void expect_usage_error(const char *const *argv, const char *message)
     run_result res;
     run_tool(&res, 30, NULL, argv);
     if (res.exit_code != 2 || !strstr(res.err, message))
-        fail_msg("%s: exit %d, stderr '%s', expected 2 and '%s'", argv[0], res.exit_code,
-                 res.err, message);
+        fail_msg("%s: exit %d, stderr '%s', expected 2 and '%s'", argv[0], res.exit_code, res.err,
+                 message);
     run_result_free(&res);
 }
 
@@ -431,8 +431,8 @@ static void test_tools_usage_errors(void **state)
     }
     {
         /* openai needs a key; the message names the variable. */
-        const char *a[] = {"llm-seq", "--provider", "openai", "--api-key-env",
-                           "LLMB_SURELY_UNSET_VAR", NULL};
+        const char *a[] = {
+            "llm-seq", "--provider", "openai", "--api-key-env", "LLMB_SURELY_UNSET_VAR", NULL};
         expect_usage_error(a, "LLMB_SURELY_UNSET_VAR");
     }
 }
@@ -460,16 +460,38 @@ static void test_tools_api_key_never_shown(void **state)
     (void)state;
     mock_start(&m, timing_args);
     {
-        const char *argv[] = {"llm-seq", "--base-url", m.base_url, "--requests", "2",
-                              "--delay", "0", "--max-tokens", "4", "--api-key-env",
-                              "LLMB_TEST_CANARY_KEY", "--summary", "s.json", NULL};
+        const char *argv[] = {"llm-seq",
+                              "--base-url",
+                              m.base_url,
+                              "--requests",
+                              "2",
+                              "--delay",
+                              "0",
+                              "--max-tokens",
+                              "4",
+                              "--api-key-env",
+                              "LLMB_TEST_CANARY_KEY",
+                              "--summary",
+                              "s.json",
+                              NULL};
         run_tool(&ok, 60, env, argv);
     }
     mock_stop(&m);
     {
-        const char *argv[] = {"llm-conc", "--base-url", "http://127.0.0.1:1/v1", "--model", "m",
-                              "--requests", "2", "--api-key-env", "LLMB_TEST_CANARY_KEY",
-                              "--output", "bad.csv", "--summary", "bad.json", NULL};
+        const char *argv[] = {"llm-conc",
+                              "--base-url",
+                              "http://127.0.0.1:1/v1",
+                              "--model",
+                              "m",
+                              "--requests",
+                              "2",
+                              "--api-key-env",
+                              "LLMB_TEST_CANARY_KEY",
+                              "--output",
+                              "bad.csv",
+                              "--summary",
+                              "bad.json",
+                              NULL};
         run_tool(&bad, 60, env, argv);
     }
     assert_int_equal(ok.exit_code, 0);
