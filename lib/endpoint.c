@@ -142,6 +142,41 @@ void llmb_endpoint_free(llmb_endpoint *ep)
     free(ep);
 }
 
+/* A port after the host, if any, must be a number from 1 to 65535. `host`
+ * points just past "://"; an IPv6 literal is in brackets. */
+static int port_ok(const char *url, const char *host, llmb_error *err)
+{
+    const char *end = host + strcspn(host, "/");
+    const char *colon;
+    unsigned long port = 0;
+
+    if (*host == '[') {
+        const char *close = memchr(host, ']', (size_t)(end - host));
+        if (!close) {
+            llmbi_error_set(err, "base URL '%.100s' has an unclosed '[' in its host", url);
+            return 0;
+        }
+        colon = close + 1 < end && close[1] == ':' ? close + 1 : NULL;
+    } else {
+        colon = memchr(host, ':', (size_t)(end - host));
+    }
+    if (!colon)
+        return 1;
+    for (const char *p = colon + 1; p < end; p++) {
+        if (*p < '0' || *p > '9' || port > 65535) {
+            port = 0;
+            break;
+        }
+        port = port * 10 + (unsigned long)(*p - '0');
+    }
+    if (port < 1 || port > 65535) {
+        llmbi_error_set(err, "base URL '%.100s' has a port that is not a number from 1 to 65535",
+                        url);
+        return 0;
+    }
+    return 1;
+}
+
 /* Checks "http[s]://host[:port][/path]" closely enough to give a clear
  * message for the usual mistakes (no scheme, a typo in it, no host, spaces). */
 static int url_ok(const char *url, llmb_error *err)
@@ -172,7 +207,7 @@ static int url_ok(const char *url, llmb_error *err)
         llmbi_error_set(err, "base URL '%.100s' must not have a query or fragment", url);
         return 0;
     }
-    return 1;
+    return port_ok(url, host, err);
 }
 
 llmb_status llmb_endpoint_set_base_url(llmb_endpoint *ep, const char *url, llmb_error *err)
@@ -256,7 +291,9 @@ llmb_status llmb_endpoint_api_key_from_env(llmb_endpoint *ep, const char *var, l
         return LLMB_OK;
     value = getenv(name);
     if (!value || !*value) {
-        llmbi_error_set(err, "the environment variable %s is not set; the API key is read from it",
+        llmbi_error_set(err,
+                        "the environment variable %s is not set or empty; the API key is read "
+                        "from it",
                         name);
         return LLMB_ERR_INVALID;
     }
@@ -390,6 +427,7 @@ llmb_status llmb_endpoint_discover_model(llmb_endpoint *ep, llmb_error *err)
     size_t len = 0;
     long status = 0;
     char *id = NULL;
+    double total_s;
     llmb_status st;
 
     if (!url || !hd) {
@@ -397,14 +435,20 @@ llmb_status llmb_endpoint_discover_model(llmb_endpoint *ep, llmb_error *err)
         st = LLMB_ERR_NOMEM;
         goto out;
     }
-    st = llmbi_http_get(url, hd, ep->connect_timeout_s, ep->connect_timeout_s + 30.0, 4u << 20,
-                        &body, &len, &status, err);
+    /* The request timeout bounds this too, and 30 s past connecting is
+     * already far longer than any server takes to list its models. */
+    total_s = ep->connect_timeout_s + 30.0;
+    if (ep->request_timeout_s > 0 && ep->request_timeout_s < total_s)
+        total_s = ep->request_timeout_s;
+    st = llmbi_http_get(url, hd, ep->connect_timeout_s, total_s, 4u << 20, &body, &len, &status,
+                        err);
     if (st != LLMB_OK)
         goto out;
     if (status < 200 || status > 299) {
         char msg[LLMBI_ERROR_MESSAGE_MAX + 1];
         llmbi_error_message(body, len, msg, sizeof msg);
-        llmbi_error_set(err, "%s answered HTTP %ld: %s", url, status, msg);
+        llmbi_error_set(err, "%s answered HTTP %ld: %s%s", url, status, msg,
+                        status == 404 ? " (does the base URL end in /v1?)" : "");
         st = LLMB_ERR_TRANSFER;
         goto out;
     }

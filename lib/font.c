@@ -164,6 +164,25 @@ static const glyph *glyph_for(unsigned char ch)
     return &glyphs[ch - 32];
 }
 
+/* The glyph of the character at *s, stepping *s past it. A well-formed UTF-8
+ * sequence is one character (drawn as one box, as the font has only ASCII);
+ * a stray byte is a character of its own. */
+static const glyph *next_glyph(const unsigned char **s)
+{
+    const unsigned char *p = *s;
+    size_t len = 1;
+    if (p[0] >= 0xC2 && p[0] <= 0xF4) {
+        size_t want = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : 2;
+        size_t i = 1;
+        while (i < want && (p[i] & 0xC0) == 0x80)
+            i++;
+        if (i == want)
+            len = want;
+    }
+    *s = p + len;
+    return glyph_for(p[0]);
+}
+
 /* Fitting of one text-frame axis to the device pixel grid (axis-aligned text only). */
 typedef struct axis_fit {
     int on;
@@ -356,8 +375,8 @@ double llmb_text_width_weighted(const char *text, double size, double weight)
         return 0.0;
     double units = 0.0;
     size_t n = 0;
-    for (const unsigned char *s = (const unsigned char *)text; *s; s++, n++)
-        units += glyph_for(*s)->advance;
+    for (const unsigned char *s = (const unsigned char *)text; *s; n++)
+        units += next_glyph(&s)->advance;
     return units * size / GRID_EM + (double)n * weight_spacing(size, weight);
 }
 
@@ -435,8 +454,8 @@ void llmb_canvas_text_weighted(llmb_canvas *c, double x, double y, const char *t
                  : align == LLMB_ALIGN_RIGHT ? -total
                                              : 0.0;
     double spacing = weight_spacing(size, weight);
-    for (const unsigned char *s = (const unsigned char *)text; *s; s++) {
-        const glyph *g = glyph_for(*s);
+    for (const unsigned char *s = (const unsigned char *)text; *s;) {
+        const glyph *g = next_glyph(&s);
         build_glyph(&p, g->path);
         llmbi_canvas_capsules(c, p.caps, p.n, rgba);
         p.origin_u += g->advance * p.scale + spacing;

@@ -18,8 +18,8 @@ struct llmb_metrics {
     uint64_t failed_by_class[LLMB_FAIL_CLASS_COUNT_];
     uint64_t by_usage, by_chunks;
     uint64_t last_end_ns;
-    uint64_t input_tokens, output_tokens;
-    vec ttft, tpot, itl, e2el;
+    uint64_t input_tokens, output_tokens, input_unknown;
+    vec ttft, tpot, itl, e2el, send_delay;
 };
 
 static int vec_push(vec *a, double x)
@@ -49,6 +49,7 @@ void llmb_metrics_free(llmb_metrics *m)
     free(m->tpot.v);
     free(m->itl.v);
     free(m->e2el.v);
+    free(m->send_delay.v);
     free(m);
 }
 
@@ -58,6 +59,9 @@ llmb_status llmb_metrics_add(llmb_metrics *m, const llmb_record *r)
 
     if (r->end_ns > m->last_end_ns)
         m->last_end_ns = r->end_ns;
+    if (vec_push(&m->send_delay,
+                 r->sent_ns >= r->intended_ns ? (double)(r->sent_ns - r->intended_ns) / 1e6 : 0.0))
+        return LLMB_ERR_NOMEM;
     if (!llmb_record_ok(r)) {
         /* Failures are counted, never mixed into the latency statistics. */
         m->failed++;
@@ -70,8 +74,10 @@ llmb_status llmb_metrics_add(llmb_metrics *m, const llmb_record *r)
         m->by_usage++;
     else if (r->token_source == LLMB_TOKENS_CHUNKS)
         m->by_chunks++;
-    if (r->prompt_tokens > 0)
+    if (r->prompt_tokens >= 0)
         m->input_tokens += (uint64_t)r->prompt_tokens;
+    else
+        m->input_unknown++;
     if (r->generated_tokens > 0)
         m->output_tokens += (uint64_t)r->generated_tokens;
     x = llmb_record_ttft_ms(r);
@@ -157,6 +163,7 @@ llmb_status llmb_metrics_summarize(const llmb_metrics *m, llmb_summary *out)
     out->counted_by_chunks = m->by_chunks;
     out->duration_s = (double)m->last_end_ns / 1e9;
     out->total_input_tokens = m->input_tokens;
+    out->input_tokens_unknown = m->input_unknown;
     out->total_output_tokens = m->output_tokens;
     if (out->duration_s > 0.0) {
         out->request_throughput = (double)m->completed / out->duration_s;
@@ -165,7 +172,8 @@ llmb_status llmb_metrics_summarize(const llmb_metrics *m, llmb_summary *out)
             (double)(m->input_tokens + m->output_tokens) / out->duration_s;
     }
     if ((st = stat_of(&m->ttft, &out->ttft_ms)) || (st = stat_of(&m->tpot, &out->tpot_ms)) ||
-        (st = stat_of(&m->itl, &out->itl_ms)) || (st = stat_of(&m->e2el, &out->e2el_ms)))
+        (st = stat_of(&m->itl, &out->itl_ms)) || (st = stat_of(&m->e2el, &out->e2el_ms)) ||
+        (st = stat_of(&m->send_delay, &out->send_delay_ms)))
         return st;
     return LLMB_OK;
 }

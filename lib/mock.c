@@ -970,7 +970,7 @@ static llmb_status listen_on(llmb_mock *m, const char *host, unsigned port, llmb
     snprintf(service, sizeof service, "%u", port);
     rc = getaddrinfo(host, service, &hints, &res);
     if (rc != 0) {
-        llmbi_error_set(err, "mock: cannot resolve '%s': %s", host, gai_strerror(rc));
+        llmbi_error_set(err, "cannot resolve '%s': %s", host, gai_strerror(rc));
         return LLMB_ERR_INVALID;
     }
     for (ai = res; ai; ai = ai->ai_next) {
@@ -990,11 +990,11 @@ static llmb_status listen_on(llmb_mock *m, const char *host, unsigned port, llmb
     }
     freeaddrinfo(res);
     if (m->listen_fd < 0) {
-        llmbi_error_set(err, "mock: cannot listen on %s:%u: %s", host, port, strerror(last_errno));
+        llmbi_error_set(err, "cannot listen on %s:%u: %s", host, port, strerror(last_errno));
         return LLMB_ERR_SYSTEM;
     }
     if (getsockname(m->listen_fd, (struct sockaddr *)&ss, &sl) != 0) {
-        llmbi_error_set(err, "mock: getsockname: %s", strerror(errno));
+        llmbi_error_set(err, "getsockname: %s", strerror(errno));
         return LLMB_ERR_SYSTEM;
     }
     if (ss.ss_family == AF_INET6)
@@ -1026,7 +1026,7 @@ llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out, llmb_e
     const char *host, *model;
 
     if (!out) {
-        llmbi_error_set(err, "mock: no place for the result");
+        llmbi_error_set(err, "no place for the result");
         return LLMB_ERR_INVALID;
     }
     *out = NULL;
@@ -1035,14 +1035,14 @@ llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out, llmb_e
     host = opts->host ? opts->host : defaults.host;
     model = opts->model ? opts->model : defaults.model;
     if (!ms_ok(opts->ttft_ms) || !ms_ok(opts->itl_ms)) {
-        llmbi_error_set(err, "mock: ttft_ms and itl_ms must be from 0 to %.0f", MAX_MS);
+        llmbi_error_set(err, "ttft_ms and itl_ms must be from 0 to %.0f", MAX_MS);
         goto out;
     }
     if (opts->port > 65535 || opts->max_connections == 0 ||
         opts->default_tokens > LLMBI_MOCK_TOKENS_MAX || strlen(model) > LLMBI_MOCK_MODEL_MAX ||
         (unsigned)opts->usage > LLMB_MOCK_USAGE_NONE || opts->spin_us > 1000000 ||
         opts->rt_priority < 0 || opts->rt_priority > 99) {
-        llmbi_error_set(err, "mock: port, max_connections, default_tokens, model, usage, "
+        llmbi_error_set(err, "port, max_connections, default_tokens, model, usage, "
                              "spin_us or rt_priority out of range");
         goto out;
     }
@@ -1056,7 +1056,7 @@ llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out, llmb_e
     m->model = llmbi_strdup(model);
     m->models_body = llmbi_mock_body_models(model, (long long)time(NULL));
     if (!m->host || !m->model || !m->models_body || heap_reserve(m, 64) != 0) {
-        llmbi_error_set(err, "mock: out of memory (or the model name is not UTF-8)");
+        llmbi_error_set(err, "out of memory (or the model name is not UTF-8)");
         goto out;
     }
     m->default_tokens = opts->default_tokens;
@@ -1078,7 +1078,7 @@ llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out, llmb_e
     if (m->epoll_fd < 0 || m->timer_fd < 0 || m->stop_fd < 0 ||
         watch(m, m->listen_fd, &m->tag_listen) != 0 || watch(m, m->timer_fd, &m->tag_timer) != 0 ||
         watch(m, m->stop_fd, &m->tag_stop) != 0) {
-        llmbi_error_set(err, "mock: cannot set up the event loop: %s", strerror(errno));
+        llmbi_error_set(err, "cannot set up the event loop: %s", strerror(errno));
         goto out;
     }
     *out = m;

@@ -143,10 +143,12 @@ llmb_status llmb_results_write(llmb_results_writer *w, const llmb_record *r, llm
     fmt_num(time_taken, sizeof time_taken, 6, llmb_record_time_taken_s(r));
     fmt_count(prompt, sizeof prompt, r->prompt_tokens);
     fmt_count(gen, sizeof gen, r->generated_tokens);
-    fmt_num(tps, sizeof tps, 3, llmb_record_tokens_per_s(r));
+    /* Rates describe a whole generation: a failed request's are left empty,
+     * while its times and counts up to the failure are kept. */
+    fmt_num(tps, sizeof tps, 3, llmb_record_ok(r) ? llmb_record_tokens_per_s(r) : NAN);
     fmt_num(start, sizeof start, 6, (double)r->sent_ns / 1e9);
     fmt_num(ttft, sizeof ttft, 3, llmb_record_ttft_ms(r));
-    fmt_num(tpot, sizeof tpot, 3, llmb_record_tpot_ms(r));
+    fmt_num(tpot, sizeof tpot, 3, llmb_record_ok(r) ? llmb_record_tpot_ms(r) : NAN);
     fmt_num(itl_mean, sizeof itl_mean, 3, llmb_record_itl_mean_ms(r));
     fmt_num(itl_max, sizeof itl_max, 3, llmb_record_itl_max_ms(r));
     fmt_num(e2e, sizeof e2e, 3, llmb_record_e2e_ms(r));

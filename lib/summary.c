@@ -59,6 +59,7 @@ static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
     json_t *by_class = json_object();
     json_t *counts = json_object();
     char iso[32], compact[32];
+    int input_known = s->completed == 0 || s->input_tokens_unknown < s->completed;
 
     if (!o || !by_class || !counts) {
         json_decref(o);
@@ -81,6 +82,8 @@ static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
                             json_real(llmb_schedule_seconds(info->schedule)));
     }
     json_object_set_new(o, "num_prompts", json_integer((json_int_t)info->requests));
+    json_object_set_new(o, "sent", json_integer((json_int_t)info->sent));
+    json_object_set_new(o, "stopped", json_boolean(info->stopped));
     json_object_set_new(o, "max_tokens",
                         info->max_tokens > 0 ? json_integer(info->max_tokens) : json_null());
     put_str(o, "prompt", info->prompt);
@@ -99,15 +102,22 @@ static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
     json_object_set_new(counts, "usage", json_integer((json_int_t)s->counted_by_usage));
     json_object_set_new(counts, "chunks", json_integer((json_int_t)s->counted_by_chunks));
     json_object_set_new(o, "token_source", counts);
-    json_object_set_new(o, "total_input_tokens", json_integer((json_int_t)s->total_input_tokens));
+    /* With no usage from the server the prompt counts are unknown, not 0. */
+    json_object_set_new(o, "total_input_tokens",
+                        input_known ? json_integer((json_int_t)s->total_input_tokens)
+                                    : json_null());
+    json_object_set_new(o, "input_tokens_unknown",
+                        json_integer((json_int_t)s->input_tokens_unknown));
     json_object_set_new(o, "total_output_tokens", json_integer((json_int_t)s->total_output_tokens));
     json_object_set_new(o, "request_throughput", num(s->request_throughput));
     json_object_set_new(o, "output_throughput", num(s->output_throughput));
-    json_object_set_new(o, "total_token_throughput", num(s->total_token_throughput));
+    json_object_set_new(o, "total_token_throughput",
+                        input_known ? num(s->total_token_throughput) : json_null());
     put_stat(o, "ttft", &s->ttft_ms);
     put_stat(o, "tpot", &s->tpot_ms);
     put_stat(o, "itl", &s->itl_ms);
     put_stat(o, "e2el", &s->e2el_ms);
+    put_stat(o, "send_delay", &s->send_delay_ms);
     return o;
 }
 
@@ -147,6 +157,20 @@ out:
     return st;
 }
 
+llmb_status llmb_summary_write_json_to(const llmb_summary *s, const llmb_run_info *info,
+                                       FILE *fp)
+{
+    json_t *o = summary_json(s, info);
+    int rc;
+    if (!o)
+        return LLMB_ERR_NOMEM;
+    rc = json_dumpf(o, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    json_decref(o);
+    if (rc != 0 || fputc('\n', fp) == EOF || fflush(fp) != 0)
+        return LLMB_ERR_IO;
+    return LLMB_OK;
+}
+
 static void row(FILE *fp, const char *name, const llmb_stat *s)
 {
     if (s->count == 0) {
@@ -175,6 +199,10 @@ llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info 
     }
     time_strings(info->start_time, iso, sizeof iso, compact, sizeof compact);
     fprintf(fp, "%-32s %s\n", "Started:", iso);
+    if (info->stopped)
+        fprintf(fp, "%-32s %llu of %llu requests were not sent\n", "Stopped early:",
+                (unsigned long long)(info->requests - info->sent),
+                (unsigned long long)info->requests);
     fprintf(fp, "%-32s %llu\n", "Successful requests:", (unsigned long long)s->completed);
     fprintf(fp, "%-32s %llu", "Failed requests:", (unsigned long long)s->failed);
     if (s->failed) {
@@ -190,7 +218,15 @@ llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info 
     }
     fputc('\n', fp);
     fprintf(fp, "%-32s %.3f\n", "Duration (s):", s->duration_s);
-    fprintf(fp, "%-32s %llu\n", "Total input tokens:", (unsigned long long)s->total_input_tokens);
+    if (s->completed > 0 && s->input_tokens_unknown == s->completed)
+        fprintf(fp, "%-32s unknown (no usage from the server)\n", "Total input tokens:");
+    else if (s->input_tokens_unknown > 0)
+        fprintf(fp, "%-32s %llu (%llu requests without a count)\n", "Total input tokens:",
+                (unsigned long long)s->total_input_tokens,
+                (unsigned long long)s->input_tokens_unknown);
+    else
+        fprintf(fp, "%-32s %llu\n", "Total input tokens:",
+                (unsigned long long)s->total_input_tokens);
     fprintf(fp, "%-32s %llu\n",
             "Total generated tokens:", (unsigned long long)s->total_output_tokens);
     if (s->counted_by_chunks)
@@ -199,13 +235,16 @@ llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info 
                 (unsigned long long)s->completed);
     fprintf(fp, "%-32s %.3f\n", "Request throughput (req/s):", s->request_throughput);
     fprintf(fp, "%-32s %.2f\n", "Output token throughput (tok/s):", s->output_throughput);
-    fprintf(fp, "%-32s %.2f\n", "Total token throughput (tok/s):", s->total_token_throughput);
+    if (!(s->completed > 0 && s->input_tokens_unknown == s->completed))
+        fprintf(fp, "%-32s %.2f\n", "Total token throughput (tok/s):",
+                s->total_token_throughput);
     fprintf(fp, "-------------------------------------------------\n");
     fprintf(fp, "%-12s %10s %10s %10s %10s %10s\n", "(ms)", "mean", "median", "p90", "p99", "max");
     row(fp, "TTFT", &s->ttft_ms);
     row(fp, "TPOT", &s->tpot_ms);
     row(fp, "ITL", &s->itl_ms);
     row(fp, "E2E", &s->e2el_ms);
+    row(fp, "Send delay", &s->send_delay_ms);
     fprintf(fp, "=================================================\n");
     return ferror(fp) ? LLMB_ERR_IO : LLMB_OK;
 }

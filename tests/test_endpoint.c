@@ -55,6 +55,9 @@ static void test_endpoint_base_url(void **state)
     assert_int_equal(llmb_endpoint_new("vllm", &ep, &e), LLMB_OK);
     assert_int_equal(llmb_endpoint_set_base_url(ep, "http://10.0.0.5:8000/v1//", &e), LLMB_OK);
     assert_string_equal(llmb_endpoint_base_url(ep), "http://10.0.0.5:8000/v1");
+    assert_int_equal(llmb_endpoint_set_base_url(ep, "http://[::1]:65535/v1", &e), LLMB_OK);
+    assert_int_equal(llmb_endpoint_set_base_url(ep, "https://host.example", &e), LLMB_OK);
+    assert_int_equal(llmb_endpoint_set_base_url(ep, "http://10.0.0.5:8000/v1", &e), LLMB_OK);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(llmb_endpoint_set_base_url(ep, bad[i], &e), LLMB_ERR_INVALID);
         assert_true(strlen(e.text) > 0);

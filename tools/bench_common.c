@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,14 +105,14 @@ static void usage(const bench_opts *o)
     printf("\nOutput:\n"
            "  --output FILE        results CSV, one row per request (default results.csv;\n"
            "                       - for standard output)\n"
-           "  --summary FILE       also write the summary as JSON\n"
+           "  --summary FILE       also write the summary as JSON (- for standard output)\n"
            "  --quiet              no per-request lines and no progress line\n"
-           "  --help               show this help\n"
+           "  -h, --help           show this help\n"
            "  --version            show the version\n\n");
     printf("Exit status: 0 if every request succeeded, 1 if any failed or the run could not\n"
            "complete, 2 if the command line is wrong. The API key is never printed or stored.\n\n");
     printf("Examples:\n"
-           "  llm-mock --port 8800 &   %s --provider mock\n"
+           "  %s --provider mock          # with llm-mock --port 8800 already running\n"
            "  %s --provider vllm --base-url http://gpu1:8000/v1 --max-tokens 256\n"
            "  OPENAI_API_KEY=... %s --provider openai --model gpt-4o-mini --requests 10\n",
            o->tool, o->tool, o->tool);
@@ -137,6 +138,54 @@ enum {
     OPT_HELP,
     OPT_VERSION,
 };
+
+/* Whether two output names are the same file: the same name, or existing
+ * files with the same device and inode. */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (strcmp(a, b) == 0)
+        return 1;
+    if (strcmp(a, "-") == 0 || strcmp(b, "-") == 0)
+        return 0;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/* Whether a file can be created or replaced at `path`, checked before a run
+ * so that its results are not lost at the end to a typo. Prints why not. */
+static int writable(const char *tool, const char *opt, const char *path)
+{
+    struct stat st;
+    char dir[4096];
+    const char *slash;
+
+    if (strcmp(path, "-") == 0)
+        return 1;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            tool_error(tool, "%s: %s is a directory", opt, path);
+            return 0;
+        }
+        if (access(path, W_OK) != 0) {
+            tool_error(tool, "%s: cannot write %s: %s", opt, path, strerror(errno));
+            return 0;
+        }
+        return 1;
+    }
+    slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (access(dir, W_OK | X_OK) != 0) {
+        tool_error(tool, "%s: cannot create %s: %s", opt, path, strerror(errno));
+        return 0;
+    }
+    return 1;
+}
 
 /* Returns -1 on a usage error, 1 when --help or --version was handled, 0 to run. */
 static int parse(int argc, char **argv, bench_opts *o)
@@ -176,7 +225,7 @@ static int parse(int argc, char **argv, bench_opts *o)
         table = conc_opts;
     }
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", table, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", table, NULL)) != -1) {
         switch (c) {
         case OPT_PROVIDER:
             if (!llmb_preset_find(optarg)) {
@@ -269,6 +318,7 @@ static int parse(int argc, char **argv, bench_opts *o)
         case OPT_QUIET:
             o->quiet = 1;
             break;
+        case 'h':
         case OPT_HELP:
             usage(o);
             return 1;
@@ -288,6 +338,10 @@ static int parse(int argc, char **argv, bench_opts *o)
     }
     if (optind < argc) {
         tool_usage_error(o->tool, "unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    if (o->summary && same_file(o->summary, o->output)) {
+        tool_usage_error(o->tool, "--summary and --output name the same file");
         return -1;
     }
     return 0;
@@ -412,6 +466,7 @@ int tool_bench_main(int argc, char **argv, tool_mode mode)
     llmb_status st;
     struct sigaction sa;
     int rc = TOOL_EXIT_FAILED;
+    int summary_failed = 0;
     int p;
 
     memset(&o, 0, sizeof o);
@@ -432,6 +487,8 @@ int tool_bench_main(int argc, char **argv, tool_mode mode)
     if (p > 0)
         return TOOL_EXIT_OK;
 
+    if (o.summary && !writable(o.tool, "--summary", o.summary))
+        return TOOL_EXIT_FAILED;
     rc = make_endpoint(&o, &ep);
     if (rc != 0)
         goto out;
@@ -446,7 +503,11 @@ int tool_bench_main(int argc, char **argv, tool_mode mode)
 
     ctx.o = &o;
     ctx.planned = o.requests;
-    ctx.lines = strcmp(o.output, "-") == 0 ? stderr : stdout;
+    /* Standard output carries the CSV or the JSON when asked to; the human
+     * lines then go to standard error. */
+    ctx.lines = strcmp(o.output, "-") == 0 || (o.summary && strcmp(o.summary, "-") == 0)
+                    ? stderr
+                    : stdout;
     ctx.tty = !o.quiet && isatty(STDERR_FILENO);
     ctx.metrics = llmb_metrics_new();
     if (!ctx.metrics) {
@@ -498,6 +559,12 @@ int tool_bench_main(int argc, char **argv, tool_mode mode)
 
     st = llmb_runner_run(runner);
     active_runner = NULL;
+    {
+        llmb_progress prog;
+        llmb_runner_progress(runner, &prog);
+        info.sent = prog.sent;
+        info.stopped = st == LLMB_ERR_STOPPED;
+    }
     clear_progress(&ctx);
     if (st == LLMB_ERR_STOPPED) {
         tool_error(o.tool, "stopped by a signal; requests in flight are recorded as cancelled");
@@ -509,21 +576,32 @@ int tool_bench_main(int argc, char **argv, tool_mode mode)
         tool_error(o.tool, "out of memory computing the summary");
         goto out;
     }
-    fputc('\n', ctx.lines);
+    if (!o.quiet)
+        fputc('\n', ctx.lines);
     llmb_summary_write_table(&sum, &info, ctx.lines);
     fflush(ctx.lines);
     rc = (st == LLMB_OK && sum.failed == 0) ? TOOL_EXIT_OK : TOOL_EXIT_FAILED;
-    if (o.summary && llmb_summary_write_json(&sum, &info, o.summary, &e) != LLMB_OK) {
-        tool_error(o.tool, "%s", e.text);
-        rc = TOOL_EXIT_FAILED;
+    if (o.summary) {
+        llmb_status js = strcmp(o.summary, "-") == 0
+                             ? llmb_summary_write_json_to(&sum, &info, stdout)
+                             : llmb_summary_write_json(&sum, &info, o.summary, &e);
+        if (js != LLMB_OK) {
+            if (strcmp(o.summary, "-") == 0)
+                tool_error(o.tool, "cannot write the summary to standard output");
+            else
+                tool_error(o.tool, "%s", e.text);
+            rc = TOOL_EXIT_FAILED;
+            summary_failed = 1;
+        }
     }
     if (llmb_results_close(ctx.csv, &e) != LLMB_OK || ctx.csv_failed) {
         if (!ctx.csv_failed)
             tool_error(o.tool, "%s", e.text);
         rc = TOOL_EXIT_FAILED;
     } else if (!o.quiet && strcmp(o.output, "-") != 0) {
-        fprintf(ctx.lines, "Results: %s%s%s\n", o.output, o.summary ? ", summary: " : "",
-                o.summary ? o.summary : "");
+        int show = o.summary && !summary_failed && strcmp(o.summary, "-") != 0;
+        fprintf(ctx.lines, "Results: %s%s%s\n", o.output, show ? ", summary: " : "",
+                show ? o.summary : "");
     }
     ctx.csv = NULL;
 out:

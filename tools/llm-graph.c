@@ -20,7 +20,8 @@ static void usage(void)
     printf("Usage: %s [CSV] [-o PNG] [--title TEXT]\n", tool);
     printf("Draw a bar chart of tokens per second for each request of a results CSV (as\n"
            "written by llm-seq and llm-conc). Failed requests are marked with a red cross.\n\n"
-           "  CSV                  the results to read (default results.csv)\n"
+           "  CSV                  the results to read (default results.csv; - for standard\n"
+           "                       input)\n"
            "  -o, --output PNG     where to write the chart (default images/TITLE.png)\n"
            "  --title TEXT         the chart's title (default \"MODEL (Sequential|Concurrent)\n"
            "                       (ENGINE)\" from the CSV)\n"
@@ -28,7 +29,7 @@ static void usage(void)
            "  --height N           image height in pixels (default 600)\n"
            "  --no-mean            do not draw the mean line\n"
            "  --no-values          do not print values above the bars\n"
-           "  --help               show this help\n"
+           "  -h, --help           show this help\n"
            "  --version            show the version\n\n"
            "Exit status: 0 when the chart was written, 1 when the CSV could not be read or\n"
            "the chart not written, 2 if the command line is wrong.\n\n"
@@ -36,6 +37,55 @@ static void usage(void)
            "  %s                                  # results.csv -> images/<title>.png\n"
            "  %s run1.csv -o run1.png --title \"Llama 3 8B on vLLM\"\n",
            tool, tool);
+}
+
+/* The whole of standard input as a table. */
+static llmb_status read_stdin(llmb_table **out, llmb_error *e)
+{
+    char *data = NULL;
+    size_t len = 0, cap = 0;
+    llmb_status st;
+
+    for (;;) {
+        size_t got;
+        if (cap - len < 65536) {
+            char *nd = realloc(data, cap ? cap * 2 : 65536);
+            if (!nd) {
+                free(data);
+                snprintf(e->text, sizeof e->text, "out of memory reading standard input");
+                e->line = e->column = 0;
+                return LLMB_ERR_NOMEM;
+            }
+            data = nd;
+            cap = cap ? cap * 2 : 65536;
+        }
+        got = fread(data + len, 1, cap - len, stdin);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(stdin)) {
+        free(data);
+        snprintf(e->text, sizeof e->text, "cannot read standard input: %s", strerror(errno));
+        e->line = e->column = 0;
+        return LLMB_ERR_IO;
+    }
+    st = llmb_table_parse(data, len, out, e);
+    free(data);
+    return st;
+}
+
+/* A bar: the request number it belongs to and where its row was. */
+typedef struct bar {
+    double request;
+    double value;
+    size_t row;
+} bar;
+
+static int by_request(const void *a, const void *b)
+{
+    const bar *x = a, *y = b;
+    return (x->request > y->request) - (x->request < y->request);
 }
 
 /* Engine names as their projects write them, for titles. */
@@ -136,6 +186,7 @@ int main(int argc, char **argv)
     llmb_bar_chart spec = LLMB_BAR_CHART_INIT;
     double *values = NULL;
     char **labels = NULL;
+    bar *bars = NULL;
     size_t rows = 0, failed = 0;
     char title_buf[512], path_buf[1100], name_buf[512];
     long col_tps, col_req, col_class;
@@ -144,7 +195,7 @@ int main(int argc, char **argv)
     int c;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
             if (!*optarg) {
@@ -172,6 +223,7 @@ int main(int argc, char **argv)
         case OPT_NO_VALUES:
             show_values = 0;
             break;
+        case 'h':
         case OPT_HELP:
             usage();
             return TOOL_EXIT_OK;
@@ -193,7 +245,8 @@ int main(int argc, char **argv)
         return TOOL_EXIT_USAGE;
     }
 
-    if (llmb_table_read_file(csv, &t, &e) != LLMB_OK) {
+    if ((strcmp(csv, "-") == 0 ? read_stdin(&t, &e) : llmb_table_read_file(csv, &t, &e)) !=
+        LLMB_OK) {
         /* Parse errors already say "line L, column C: ..."; I/O errors name the file. */
         if (e.line)
             tool_error(tool, "%s: %s", csv, e.text);
@@ -215,28 +268,47 @@ int main(int argc, char **argv)
     col_class = llmb_table_find(t, "error_class");
     values = calloc(rows, sizeof *values);
     labels = calloc(rows, sizeof *labels);
-    if (!values || !labels) {
+    bars = calloc(rows, sizeof *bars);
+    if (!values || !labels || !bars) {
         tool_error(tool, "out of memory");
         goto out;
     }
     for (size_t r = 0; r < rows; r++) {
-        double req;
         const char *cls = col_class >= 0 ? llmb_table_cell(t, r, (size_t)col_class) : "";
-        if (llmb_table_number(t, r, (size_t)col_req, &req, &e) != LLMB_OK ||
-            llmb_table_number(t, r, (size_t)col_tps, &values[r], &e) != LLMB_OK) {
+        bar *b = &bars[r];
+        b->row = r;
+        if (llmb_table_number(t, r, (size_t)col_req, &b->request, &e) != LLMB_OK ||
+            llmb_table_number(t, r, (size_t)col_tps, &b->value, &e) != LLMB_OK) {
             tool_error(tool, "%s: %s", csv, e.text);
             goto out;
         }
-        if (values[r] < 0) {
-            tool_error(tool, "%s: line %lu: tokens_per_s is negative", csv, llmb_table_line(t, r));
+        if (isnan(b->request) || b->request < 1 || b->request != floor(b->request)) {
+            tool_error(tool, "%s: line %lu: request is not a request number", csv,
+                       llmb_table_line(t, r));
+            goto out;
+        }
+        if (b->value < 0) {
+            tool_error(tool, "%s: line %lu: tokens_per_s is negative", csv,
+                       llmb_table_line(t, r));
             goto out;
         }
         /* A failed request has no throughput to draw: it gets the failure mark. */
-        if (*cls || isnan(values[r])) {
-            values[r] = NAN;
+        if (*cls || isnan(b->value)) {
+            b->value = NAN;
             failed++;
         }
-        labels[r] = (char *)llmb_table_cell(t, r, (size_t)col_req);
+    }
+    /* Rows are in the order requests finished; bars go in request order. */
+    qsort(bars, rows, sizeof *bars, by_request);
+    for (size_t i = 0; i < rows; i++) {
+        if (i > 0 && bars[i].request == bars[i - 1].request) {
+            tool_error(tool, "%s: request %.0f appears twice (lines %lu and %lu)", csv,
+                       bars[i].request, llmb_table_line(t, bars[i - 1].row),
+                       llmb_table_line(t, bars[i].row));
+            goto out;
+        }
+        values[i] = bars[i].value;
+        labels[i] = (char *)llmb_table_cell(t, bars[i].row, (size_t)col_req);
     }
 
     if (!title) {
@@ -278,6 +350,7 @@ out:
     llmb_canvas_free(canvas);
     free(values);
     free(labels);
+    free(bars);
     llmb_table_free(t);
     return rc;
 }

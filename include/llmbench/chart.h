@@ -45,8 +45,8 @@ LLMB_API void llmb_canvas_fill_rect(llmb_canvas *c, double x, double y, double w
 LLMB_API void llmb_canvas_line(llmb_canvas *c, double x0, double y0, double x1, double y1,
                                double width, uint32_t rgba);
 /**
- * Draw printable ASCII text (other bytes are drawn as a box) with the built-in
- * stroke font. `size` is the em height in pixels, like a CSS font-size:
+ * Draw text with the built-in stroke font: printable ASCII as glyphs, any
+ * other character (a whole UTF-8 sequence, or a stray byte) as a box. `size` is the em height in pixels, like a CSS font-size:
  * capitals and digits are 0.70 * size tall, lowercase x-height is 0.50 * size,
  * ascenders reach 0.75 * size above the baseline and descenders (g j p q y)
  * 0.25 * size below it; ink may exceed these by half a stroke width. `x`, `y`

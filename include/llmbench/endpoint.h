@@ -58,7 +58,8 @@ LLMB_API void llmb_endpoint_free(llmb_endpoint *ep);
 
 /**
  * Replace the base URL (for example "http://10.0.0.5:8000/v1"). It must be
- * http:// or https:// with a host; a trailing slash is dropped.
+ * http:// or https:// with a host, and a port, if given, from 1 to 65535; a
+ * trailing slash is dropped.
  */
 LLMB_API llmb_status llmb_endpoint_set_base_url(llmb_endpoint *ep, const char *url,
                                                 llmb_error *err);
@@ -99,8 +100,8 @@ LLMB_API double llmb_endpoint_request_timeout_s(const llmb_endpoint *ep);
 
 /**
  * Ask the server which models it serves (GET {base}/models) and set the
- * endpoint's model to the first one listed. Blocks for at most the connect
- * timeout plus 30 seconds.
+ * endpoint's model to the first one listed. Blocks for at most the request
+ * timeout, and never more than the connect timeout plus 30 seconds.
  */
 LLMB_API llmb_status llmb_endpoint_discover_model(llmb_endpoint *ep, llmb_error *err);
 

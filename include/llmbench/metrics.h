@@ -35,7 +35,8 @@ typedef struct llmb_summary {
     uint64_t counted_by_usage;  /**< successful requests whose counts came from usage */
     uint64_t counted_by_chunks; /**< ... from counting chunks */
     double duration_s;          /**< run origin to the last request's end */
-    uint64_t total_input_tokens;
+    uint64_t total_input_tokens;   /**< over successful requests whose prompt count is known */
+    uint64_t input_tokens_unknown; /**< successful requests with no prompt count (no usage) */
     uint64_t total_output_tokens;
     double request_throughput;     /**< completed / duration, req/s */
     double output_throughput;      /**< total output tokens / duration, tok/s */
@@ -44,6 +45,8 @@ typedef struct llmb_summary {
     llmb_stat tpot_ms;             /**< time per output token after the first */
     llmb_stat itl_ms;              /**< every gap between content chunks, pooled */
     llmb_stat e2el_ms;             /**< end-to-end latency */
+    /** Every request's send time minus its scheduled time: the client's own lateness. */
+    llmb_stat send_delay_ms;
 } llmb_summary;
 
 typedef struct llmb_metrics llmb_metrics;
@@ -70,6 +73,8 @@ typedef struct llmb_run_info {
     const llmb_endpoint *endpoint; /**< provider, base URL, API and model (never the key) */
     const llmb_schedule *schedule; /**< kind and parameter */
     uint64_t requests;             /**< planned */
+    uint64_t sent;                 /**< actually sent (fewer when stopped early) */
+    int stopped;                   /**< the run was stopped before its end */
     long max_tokens;               /**< 0 = not sent */
     const char *prompt;
     time_t start_time; /**< wall-clock start of the run */
@@ -78,6 +83,9 @@ typedef struct llmb_run_info {
 /** Write the summary as a JSON object to `path` (created or replaced). */
 LLMB_API llmb_status llmb_summary_write_json(const llmb_summary *s, const llmb_run_info *info,
                                              const char *path, llmb_error *err);
+/** Write the summary as a JSON object to an open stream (not closed). */
+LLMB_API llmb_status llmb_summary_write_json_to(const llmb_summary *s, const llmb_run_info *info,
+                                                FILE *fp);
 /** Write the summary as an aligned text table to `fp`. */
 LLMB_API llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info *info,
                                               FILE *fp);

@@ -109,9 +109,17 @@ static pid_t spawn(const char *const *env_extra, const char *const *argv, const 
 void run_tool(run_result *res, double limit_s, const char *const *env_extra,
               const char *const *argv)
 {
+    run_tool_signal(res, limit_s, env_extra, argv, 0, 0);
+}
+
+void run_tool_signal(run_result *res, double limit_s, const char *const *env_extra,
+                     const char *const *argv, int sig, double after_s)
+{
     static int counter;
     char out_path[64], err_path[64];
-    uint64_t deadline = llmb_now_ns() + llmb_s_to_ns(limit_s);
+    uint64_t start = llmb_now_ns();
+    uint64_t deadline = start + llmb_s_to_ns(limit_s);
+    uint64_t signal_at = start + llmb_s_to_ns(after_s);
     int status = 0;
     pid_t pid;
 
@@ -124,6 +132,10 @@ void run_tool(run_result *res, double limit_s, const char *const *env_extra,
         assert_true(w >= 0);
         if (w == pid)
             break;
+        if (sig && llmb_now_ns() >= signal_at) {
+            kill(pid, sig); /* our own child only */
+            sig = 0;
+        }
         if (llmb_now_ns() > deadline && !res->timed_out) {
             res->timed_out = 1;
             kill(pid, SIGKILL); /* our own child only */

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +29,8 @@
 #define ITL_SLACK_MS  2.0
 
 static char tmpdir[256];
+
+static void expect_usage_error(const char *const *argv, const char *message);
 
 static int setup(void **state)
 {
@@ -286,6 +289,107 @@ static void test_tools_graph_rejects_bad_csv(void **state)
     run_result_free(&res);
 }
 
+static void test_tools_graph_orders_bars_and_refuses_duplicates(void **state)
+{
+    run_result res;
+    FILE *fp = fopen("dup.csv", "w");
+    (void)state;
+    fputs("request,time_taken_s,prompt_tokens,generated_tokens,tokens_per_s\n"
+          "2,1,1,1,20\n1,1,1,1,10\n2,1,1,1,30\n",
+          fp);
+    fclose(fp);
+    {
+        const char *argv[] = {"llm-graph", "dup.csv", "-o", "dup.png", NULL};
+        run_tool(&res, 30, NULL, argv);
+    }
+    assert_int_equal(res.exit_code, 1);
+    assert_non_null(strstr(res.err, "request 2 appears twice (lines 2 and 4)"));
+    assert_int_equal(access("dup.png", F_OK), -1);
+    run_result_free(&res);
+}
+
+static void test_tools_summary_options(void **state)
+{
+    mock_proc m;
+    run_result res;
+    json_t *j;
+    (void)state;
+    {
+        /* A summary that cannot be written is refused before any request. */
+        const char *argv[] = {"llm-seq", "--base-url", "http://127.0.0.1:1/v1", "--model", "m",
+                              "--summary", "/nonexistent-dir/s.json", NULL};
+        run_tool(&res, 30, NULL, argv);
+        assert_int_equal(res.exit_code, 1);
+        assert_non_null(strstr(res.err, "--summary: cannot create /nonexistent-dir/s.json"));
+        assert_int_equal(access("results.csv", F_OK), -1);
+        run_result_free(&res);
+    }
+    {
+        const char *argv[] = {"llm-seq", "--output", "x.out", "--summary", "x.out", NULL};
+        expect_usage_error(argv, "same file");
+    }
+    mock_start(&m, timing_args);
+    {
+        /* --summary - puts the JSON alone on standard output. */
+        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--requests", "2",
+                              "--max-tokens", "3", "--summary", "-", NULL};
+        run_tool(&res, 60, NULL, argv);
+    }
+    mock_stop(&m);
+    assert_int_equal(res.exit_code, 0);
+    j = json_loads(res.out, 0, NULL);
+    if (!j)
+        fail_msg("standard output is not the JSON summary: %s", res.out);
+    assert_int_equal(json_integer_value(json_object_get(j, "completed")), 2);
+    assert_int_equal(json_integer_value(json_object_get(j, "sent")), 2);
+    assert_true(json_is_false(json_object_get(j, "stopped")));
+    assert_non_null(strstr(res.err, "Successful requests:"));
+    json_decref(j);
+    run_result_free(&res);
+}
+
+static void test_tools_sigint_records_in_flight(void **state)
+{
+    /* Requests take 50 + 9 x 500 ms; the tool is interrupted at 0.8 s, when
+     * three of six are in flight (sent at 0, 0.3 and 0.6 s). */
+    const char *args[] = {"--ttft-ms", "50", "--itl-ms", "500", NULL};
+    mock_proc m;
+    run_result res;
+    llmb_table *t;
+    json_t *j;
+    (void)state;
+    mock_start(&m, args);
+    {
+        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--requests", "6",
+                              "--interval", "0.3", "--max-tokens", "10", "--summary", "s.json",
+                              NULL};
+        run_tool_signal(&res, 30, NULL, argv, SIGINT, 0.8);
+    }
+    mock_stop(&m);
+    assert_int_equal(res.exit_code, 1);
+    assert_non_null(strstr(res.err, "stopped by a signal"));
+    assert_non_null(strstr(res.out, "3 of 6 requests were not sent"));
+    t = load_results("results.csv");
+    assert_int_equal(llmb_table_rows(t), 3);
+    for (size_t r = 0; r < 3; r++) {
+        assert_string_equal(cell_str(t, r, "error_class"), "cancelled");
+        /* What each had received is kept: its first token, at least. */
+        assert_true(cell_num(t, r, "chunks") >= 1);
+        assert_true(cell_num(t, r, "status") == 200);
+    }
+    llmb_table_free(t);
+    j = json_load_file("s.json", 0, NULL);
+    assert_non_null(j);
+    assert_true(json_is_true(json_object_get(j, "stopped")));
+    assert_int_equal(json_integer_value(json_object_get(j, "sent")), 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "failed")), 3);
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_object_get(j, "failed_by_class"), "cancelled")),
+                     3);
+    json_decref(j);
+    run_result_free(&res);
+}
+
 static void test_tools_usage_styles(void **state)
 {
     /* Usage in the last content chunk, as Groq's x_groq, or not at all. */
@@ -298,9 +402,9 @@ static void test_tools_usage_styles(void **state)
         llmb_table *t;
         mock_start(&m, args);
         {
-            const char *argv[] = {"llm-seq", "--base-url", m.base_url, "--requests",
-                                  "2",       "--delay",    "0",        "--max-tokens",
-                                  "12",      "--quiet",    NULL};
+            const char *argv[] = {"llm-seq", "--base-url", m.base_url, "--requests", "2",
+                                  "--delay", "0", "--max-tokens", "12", "--quiet",
+                                  "--summary", "s.json", NULL};
             run_tool(&res, 60, NULL, argv);
         }
         mock_stop(&m);
@@ -320,8 +424,17 @@ static void test_tools_usage_styles(void **state)
                 assert_true(cell_num(t, r, "prompt_tokens") == (double)expected_prompt_tokens());
             }
         }
-        if (strcmp(styles[i], "none") == 0)
+        if (strcmp(styles[i], "none") == 0) {
+            /* Unknown prompt counts are unknown in the summary, not zero. */
+            json_t *j = json_load_file("s.json", 0, NULL);
+            assert_non_null(j);
+            assert_true(json_is_null(json_object_get(j, "total_input_tokens")));
+            assert_true(json_is_null(json_object_get(j, "total_token_throughput")));
+            assert_int_equal(json_integer_value(json_object_get(j, "total_output_tokens")), 24);
+            json_decref(j);
             assert_non_null(strstr(res.out, "Counted from chunks"));
+            assert_non_null(strstr(res.out, "unknown (no usage from the server)"));
+        }
         llmb_table_free(t);
         run_result_free(&res);
     }
@@ -520,6 +633,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tools_conc_against_mock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_graph_from_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_graph_rejects_bad_csv, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_graph_orders_bars_and_refuses_duplicates, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tools_summary_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_sigint_records_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_usage_styles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_completions_api_and_model_discovery, setup,
                                         teardown),
