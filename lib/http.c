@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -37,6 +38,10 @@ struct llmbi_http_req {
     int got_response;
     int aborted;
     struct llmbi_http_req *prev, *next;
+    /* A list node of our own put in front of the shared header list, so a
+     * per-request header costs no copy of the others (curl only reads it). */
+    struct curl_slist extra;
+    char extra_line[128];
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -252,10 +257,19 @@ static void finish(llmbi_http *h, llmbi_http_req *r, CURLcode rc)
     res.status = status;
     res.aborted = r->aborted;
     res.error_class = r->aborted ? LLMB_FAIL_NONE : classify(rc);
-    if (rc == CURLE_OK || r->aborted)
+    if (rc == CURLE_OK || r->aborted) {
         res.message = "";
-    else
+    } else {
+        long os_errno = 0;
         res.message = r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc);
+        curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os_errno);
+        if (os_errno == EMFILE || os_errno == ENFILE) {
+            /* Not the server's fault: say what stops the run and how to lift it. */
+            res.error_class = LLMB_FAIL_OTHER;
+            res.message = "too many open files: the open-file limit (ulimit -n) stops this "
+                          "run from opening another connection";
+        }
+    }
     if (!r->got_response && rc == CURLE_OK)
         report_response(r);
     unlink_req(h, r);
@@ -410,6 +424,12 @@ llmb_status llmbi_http_start(llmbi_http *h, const llmbi_http_spec *spec,
     r->hd = *hd;
     r->user = user;
     set_common(r->easy, spec, r->errbuf);
+    if (spec->extra_header) {
+        snprintf(r->extra_line, sizeof r->extra_line, "%s", spec->extra_header);
+        r->extra.data = r->extra_line;
+        r->extra.next = spec->headers ? spec->headers->list : NULL;
+        curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, &r->extra);
+    }
     curl_easy_setopt(r->easy, CURLOPT_PRIVATE, (char *)r);
     curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);

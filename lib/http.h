@@ -44,6 +44,7 @@ typedef struct llmbi_http_spec {
     const char *body; /* NULL: GET */
     size_t body_len;
     const llmbi_headers *headers; /* may be NULL */
+    const char *extra_header;     /* one more "Name: value" line for this request, or NULL */
     double connect_timeout_s;     /* 0: transport default */
     double timeout_s;             /* 0: none */
 } llmbi_http_spec;

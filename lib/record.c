@@ -58,9 +58,9 @@ double llmb_record_e2e_ms(const llmb_record *r)
 
 double llmb_record_ttft_ms(const llmb_record *r)
 {
-    if (r->n_chunks == 0 || !r->chunk_ns)
+    if (r->n_chunks == 0)
         return NAN;
-    return span_ms(r->sent_ns, r->chunk_ns[0]);
+    return span_ms(r->sent_ns, r->first_chunk_ns);
 }
 
 double llmb_record_tokens_per_s(const llmb_record *r)
@@ -81,20 +81,45 @@ double llmb_record_tpot_ms(const llmb_record *r)
 
 double llmb_record_itl_mean_ms(const llmb_record *r)
 {
-    if (r->n_chunks < 2 || !r->chunk_ns)
+    if (r->n_chunks < 2)
         return NAN;
-    return span_ms(r->chunk_ns[0], r->chunk_ns[r->n_chunks - 1]) / (double)(r->n_chunks - 1);
+    return span_ms(r->first_chunk_ns, r->last_chunk_ns) / (double)(r->n_chunks - 1);
 }
 
 double llmb_record_itl_max_ms(const llmb_record *r)
 {
-    double best = 0.0;
-    if (r->n_chunks < 2 || !r->chunk_ns)
+    if (r->n_chunks < 2)
         return NAN;
-    for (size_t i = 1; i < r->n_chunks; i++) {
-        double g = span_ms(r->chunk_ns[i - 1], r->chunk_ns[i]);
-        if (g > best)
-            best = g;
+    return (double)r->itl_max_ns / 1e6;
+}
+
+double llmb_record_wait_ms(const llmb_record *r)
+{
+    return span_ms(r->intended_ns, r->sent_ns);
+}
+
+double llmb_record_corrected_ttft_ms(const llmb_record *r)
+{
+    if (r->n_chunks == 0)
+        return NAN;
+    return span_ms(r->intended_ns, r->first_chunk_ns);
+}
+
+double llmb_record_corrected_e2e_ms(const llmb_record *r)
+{
+    return span_ms(r->intended_ns, r->end_ns);
+}
+
+void llmb_record_set_chunks(llmb_record *r, const uint64_t *chunk_ns, size_t n)
+{
+    r->chunk_ns = chunk_ns;
+    r->n_chunks = n;
+    r->first_chunk_ns = n ? chunk_ns[0] : 0;
+    r->last_chunk_ns = n ? chunk_ns[n - 1] : 0;
+    r->itl_max_ns = 0;
+    for (size_t i = 1; i < n; i++) {
+        uint64_t g = chunk_ns[i] >= chunk_ns[i - 1] ? chunk_ns[i] - chunk_ns[i - 1] : 0;
+        if (g > r->itl_max_ns)
+            r->itl_max_ns = g;
     }
-    return best;
 }

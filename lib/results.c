@@ -37,6 +37,13 @@ static const char *const columns[] = {
     "schedule",
     "provider",
     "model",
+    /* Open-loop measurement (added in 0.2.0). */
+    "level",
+    "warmup",
+    "wait_ms",
+    "corrected_ttft_ms",
+    "corrected_e2e_ms",
+    "x_request_id",
 };
 
 #define N_COLUMNS (sizeof columns / sizeof columns[0])
@@ -58,6 +65,7 @@ struct llmb_results_writer {
     int own_fp; /* not standard output */
     char *path;
     char *schedule, *provider, *model;
+    char level[32];
     int io_errno; /* first write error, 0 if none */
 };
 
@@ -87,6 +95,8 @@ llmb_status llmb_results_open(const char *path, const llmb_results_meta *meta,
     w->model = llmbi_strdup(meta && meta->model ? meta->model : "");
     if (!w->path || !w->schedule || !w->provider || !w->model)
         goto nomem;
+    if (meta && meta->has_level)
+        snprintf(w->level, sizeof w->level, "%.10g", meta->level);
     if (strcmp(path, "-") == 0) {
         w->fp = stdout;
     } else {
@@ -115,6 +125,29 @@ nomem:
     return LLMB_ERR_NOMEM;
 }
 
+llmb_status llmb_results_set_meta(llmb_results_writer *w, const llmb_results_meta *meta)
+{
+    char *sc = llmbi_strdup(meta && meta->schedule ? meta->schedule : "");
+    char *pr = llmbi_strdup(meta && meta->provider ? meta->provider : "");
+    char *mo = llmbi_strdup(meta && meta->model ? meta->model : "");
+    if (!sc || !pr || !mo) {
+        free(sc);
+        free(pr);
+        free(mo);
+        return LLMB_ERR_NOMEM;
+    }
+    free(w->schedule);
+    free(w->provider);
+    free(w->model);
+    w->schedule = sc;
+    w->provider = pr;
+    w->model = mo;
+    w->level[0] = '\0';
+    if (meta && meta->has_level)
+        snprintf(w->level, sizeof w->level, "%.10g", meta->level);
+    return LLMB_OK;
+}
+
 static void fmt_num(char *buf, size_t size, int decimals, double v)
 {
     if (isnan(v) || isinf(v))
@@ -134,7 +167,8 @@ static void fmt_count(char *buf, size_t size, int64_t v)
 llmb_status llmb_results_write(llmb_results_writer *w, const llmb_record *r, llmb_error *err)
 {
     char req[24], time_taken[32], prompt[24], gen[24], tps[32], start[32], ttft[32], tpot[32],
-        itl_mean[32], itl_max[32], e2e[32], status[24], chunks[24], intended[32];
+        itl_mean[32], itl_max[32], e2e[32], status[24], chunks[24], intended[32], wait[32],
+        cttft[32], ce2e[32];
     char error_buf[512], model_buf[512];
     const char *fields[N_COLUMNS];
     llmb_status st;
@@ -158,6 +192,9 @@ llmb_status llmb_results_write(llmb_results_writer *w, const llmb_record *r, llm
         status[0] = '\0';
     snprintf(chunks, sizeof chunks, "%zu", r->n_chunks);
     fmt_num(intended, sizeof intended, 6, (double)r->intended_ns / 1e9);
+    fmt_num(wait, sizeof wait, 3, llmb_record_wait_ms(r));
+    fmt_num(cttft, sizeof cttft, 3, llmb_record_corrected_ttft_ms(r));
+    fmt_num(ce2e, sizeof ce2e, 3, llmb_record_corrected_e2e_ms(r));
 
     fields[COL_REQUEST] = req;
     fields[COL_TIME] = time_taken;
@@ -179,6 +216,12 @@ llmb_status llmb_results_write(llmb_results_writer *w, const llmb_record *r, llm
     fields[17] = w->schedule;
     fields[18] = w->provider;
     fields[19] = neutralise(w->model, model_buf, sizeof model_buf);
+    fields[20] = w->level;
+    fields[21] = r->warmup ? "1" : "0";
+    fields[22] = wait;
+    fields[23] = cttft;
+    fields[24] = ce2e;
+    fields[25] = r->x_request_id ? r->x_request_id : "";
 
     st = llmb_csv_write_row(w->fp, fields, N_COLUMNS);
     /* Flushed at once: a crash or an interrupt loses only what is in flight. */

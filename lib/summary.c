@@ -1,6 +1,8 @@
 /*
  * Writing a summary: JSON (vLLM's saved-result key names where the quantity
- * is the same) and an aligned text table.
+ * is the same), an aligned text table, and a CSV row for sweeps. The CSV row
+ * holds the JSON object's scalar values in the same order, so the two never
+ * disagree.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "llmbench/csv.h"
 #include "llmbench/metrics.h"
 #include "llmbench/version.h"
 
@@ -19,23 +22,33 @@ static json_t *num(double x)
     return isfinite(x) ? json_real(x) : json_null();
 }
 
-static void put_stat(json_t *o, const char *name, const llmb_stat *s)
+/* "p99", "p99.9": a percentile's name as vLLM writes it. */
+static void pct_name(double p, char *buf, size_t size)
 {
-    char key[48];
-    static const struct {
-        const char *prefix;
-        size_t offset;
-    } fields[] = {
-        {"mean", offsetof(llmb_stat, mean)}, {"median", offsetof(llmb_stat, median)},
-        {"std", offsetof(llmb_stat, std)},   {"p90", offsetof(llmb_stat, p90)},
-        {"p99", offsetof(llmb_stat, p99)},   {"min", offsetof(llmb_stat, min)},
-        {"max", offsetof(llmb_stat, max)},
-    };
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        double v = *(const double *)((const char *)s + fields[i].offset);
-        snprintf(key, sizeof key, "%s_%s_ms", fields[i].prefix, name);
-        json_object_set_new(o, key, num(v));
+    if (p == floor(p))
+        snprintf(buf, size, "p%.0f", p);
+    else
+        snprintf(buf, size, "p%g", p);
+}
+
+static void put_stat(json_t *o, const char *name, const llmb_stat *st, const llmb_summary *s)
+{
+    char key[64], p[24];
+    snprintf(key, sizeof key, "mean_%s_ms", name);
+    json_object_set_new(o, key, num(st->mean));
+    snprintf(key, sizeof key, "median_%s_ms", name);
+    json_object_set_new(o, key, num(st->median));
+    snprintf(key, sizeof key, "std_%s_ms", name);
+    json_object_set_new(o, key, num(st->std));
+    for (size_t i = 0; i < s->n_percentiles; i++) {
+        pct_name(s->percentiles[i], p, sizeof p);
+        snprintf(key, sizeof key, "%s_%s_ms", p, name);
+        json_object_set_new(o, key, num(st->pct[i]));
     }
+    snprintf(key, sizeof key, "min_%s_ms", name);
+    json_object_set_new(o, key, num(st->min));
+    snprintf(key, sizeof key, "max_%s_ms", name);
+    json_object_set_new(o, key, num(st->max));
 }
 
 static void time_strings(time_t t, char *iso, size_t iso_size, char *compact, size_t compact_size)
@@ -53,20 +66,71 @@ static void put_str(json_t *o, const char *key, const char *v)
     json_object_set_new(o, key, v ? json_string(v) : json_null());
 }
 
+/* The rate the schedule aimed at, req/s; NAN when it sets none. */
+static double target_rate(const llmb_schedule *sc)
+{
+    if (!sc)
+        return NAN;
+    switch (llmb_schedule_get_kind(sc)) {
+    case LLMB_SCHEDULE_RATE:
+        return llmb_schedule_rate_value(sc);
+    case LLMB_SCHEDULE_INTERVAL:
+        return llmb_schedule_seconds(sc) > 0 ? 1.0 / llmb_schedule_seconds(sc) : NAN;
+    default:
+        return NAN;
+    }
+}
+
+static void put_schedule(json_t *o, const llmb_schedule *sc)
+{
+    llmb_schedule_kind k = llmb_schedule_get_kind(sc);
+    put_str(o, "schedule", llmb_schedule_name(sc));
+    json_object_set_new(o, "level", json_real(llmb_schedule_level(sc)));
+    switch (k) {
+    case LLMB_SCHEDULE_SEQUENTIAL:
+        json_object_set_new(o, "delay_s", json_real(llmb_schedule_seconds(sc)));
+        break;
+    case LLMB_SCHEDULE_INTERVAL:
+        json_object_set_new(o, "interval_s", json_real(llmb_schedule_seconds(sc)));
+        break;
+    case LLMB_SCHEDULE_RATE:
+        json_object_set_new(o, "request_rate", json_real(llmb_schedule_rate_value(sc)));
+        put_str(o, "arrival", llmb_arrival_name(llmb_schedule_arrival(sc)));
+        json_object_set_new(o, "burstiness", json_real(llmb_schedule_burstiness(sc)));
+        json_object_set_new(o, "seed", json_integer((json_int_t)llmb_schedule_seed(sc)));
+        break;
+    case LLMB_SCHEDULE_CONCURRENCY:
+        json_object_set_new(o, "max_concurrency",
+                            json_integer((json_int_t)llmb_schedule_concurrency_value(sc)));
+        break;
+    }
+    if (k == LLMB_SCHEDULE_RATE || k == LLMB_SCHEDULE_INTERVAL)
+        json_object_set_new(o, "max_concurrency",
+                            llmb_schedule_max_concurrency(sc)
+                                ? json_integer((json_int_t)llmb_schedule_max_concurrency(sc))
+                                : json_null());
+}
+
 static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
 {
     json_t *o = json_object();
     json_t *by_class = json_object();
     json_t *counts = json_object();
+    json_t *exact = json_object();
+    json_t *slo = json_object();
     char iso[32], compact[32];
     int input_known = s->completed == 0 || s->input_tokens_unknown < s->completed;
+    const llmb_metrics_options *mo = info->metrics;
 
-    if (!o || !by_class || !counts) {
+    if (!o || !by_class || !counts || !exact || !slo) {
         json_decref(o);
         json_decref(by_class);
         json_decref(counts);
+        json_decref(exact);
+        json_decref(slo);
         return NULL;
     }
+    /* The run's settings. */
     put_str(o, "tool", info->tool);
     json_object_set_new(o, "llmbench_version", json_string(llmb_version()));
     if (info->endpoint) {
@@ -75,13 +139,13 @@ static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
         put_str(o, "endpoint_type", llmb_api_name(llmb_endpoint_api(info->endpoint)));
         put_str(o, "model_id", llmb_endpoint_model(info->endpoint));
     }
-    if (info->schedule) {
-        int seq = llmb_schedule_get_kind(info->schedule) == LLMB_SCHEDULE_SEQUENTIAL;
-        put_str(o, "schedule", llmb_schedule_name(info->schedule));
-        json_object_set_new(o, seq ? "delay_s" : "interval_s",
-                            json_real(llmb_schedule_seconds(info->schedule)));
-    }
+    if (info->schedule)
+        put_schedule(o, info->schedule);
     json_object_set_new(o, "num_prompts", json_integer((json_int_t)info->requests));
+    json_object_set_new(o, "num_warmups", json_integer((json_int_t)info->warmup));
+    json_object_set_new(o, "duration_limit_s",
+                        info->duration_s > 0 ? json_real(info->duration_s) : json_null());
+    json_object_set_new(o, "threads", json_integer(info->threads ? info->threads : 1));
     json_object_set_new(o, "sent", json_integer((json_int_t)info->sent));
     json_object_set_new(o, "stopped", json_boolean(info->stopped));
     json_object_set_new(o, "max_tokens",
@@ -91,6 +155,7 @@ static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
     json_object_set_new(o, "date", json_string(compact));
     json_object_set_new(o, "start_time", json_string(iso));
 
+    /* What happened. */
     json_object_set_new(o, "duration", num(s->duration_s));
     json_object_set_new(o, "completed", json_integer((json_int_t)s->completed));
     json_object_set_new(o, "failed", json_integer((json_int_t)s->failed));
@@ -99,6 +164,7 @@ static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
             json_object_set_new(by_class, llmb_error_class_name((llmb_error_class)c),
                                 json_integer((json_int_t)s->failed_by_class[c]));
     json_object_set_new(o, "failed_by_class", by_class);
+    json_object_set_new(o, "warmup_requests", json_integer((json_int_t)s->warmup));
     json_object_set_new(counts, "usage", json_integer((json_int_t)s->counted_by_usage));
     json_object_set_new(counts, "chunks", json_integer((json_int_t)s->counted_by_chunks));
     json_object_set_new(o, "token_source", counts);
@@ -108,53 +174,43 @@ static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
                                     : json_null());
     json_object_set_new(o, "input_tokens_unknown",
                         json_integer((json_int_t)s->input_tokens_unknown));
-    json_object_set_new(o, "total_output_tokens", json_integer((json_int_t)s->total_output_tokens));
+    json_object_set_new(o, "total_output_tokens",
+                        json_integer((json_int_t)s->total_output_tokens));
     json_object_set_new(o, "request_throughput", num(s->request_throughput));
+    json_object_set_new(o, "target_request_rate", num(target_rate(info->schedule)));
+    json_object_set_new(o, "achieved_request_rate", num(s->achieved_request_rate));
+    json_object_set_new(o, "request_goodput", s->has_slo ? num(s->request_goodput) : json_null());
+    json_object_set_new(o, "good_requests",
+                        s->has_slo ? json_integer((json_int_t)s->good) : json_null());
+    if (mo) {
+        if (mo->slo_ttft_ms > 0)
+            json_object_set_new(slo, "ttft_ms", json_real(mo->slo_ttft_ms));
+        if (mo->slo_tpot_ms > 0)
+            json_object_set_new(slo, "tpot_ms", json_real(mo->slo_tpot_ms));
+        if (mo->slo_e2e_ms > 0)
+            json_object_set_new(slo, "e2e_ms", json_real(mo->slo_e2e_ms));
+    }
+    json_object_set_new(o, "slo", slo);
     json_object_set_new(o, "output_throughput", num(s->output_throughput));
     json_object_set_new(o, "total_token_throughput",
                         input_known ? num(s->total_token_throughput) : json_null());
-    put_stat(o, "ttft", &s->ttft_ms);
-    put_stat(o, "tpot", &s->tpot_ms);
-    put_stat(o, "itl", &s->itl_ms);
-    put_stat(o, "e2el", &s->e2el_ms);
-    put_stat(o, "send_delay", &s->send_delay_ms);
+    json_object_set_new(o, "max_output_tokens_per_s", num(s->max_output_tokens_per_s));
+    json_object_set_new(o, "max_concurrent_requests",
+                        json_integer((json_int_t)s->max_concurrent_requests));
+    json_object_set_new(o, "peak_in_flight", json_integer((json_int_t)s->peak_in_flight));
+    put_stat(o, "ttft", &s->ttft_ms, s);
+    put_stat(o, "tpot", &s->tpot_ms, s);
+    put_stat(o, "itl", &s->itl_ms, s);
+    put_stat(o, "e2el", &s->e2el_ms, s);
+    put_stat(o, "corrected_ttft", &s->corrected_ttft_ms, s);
+    put_stat(o, "corrected_e2el", &s->corrected_e2el_ms, s);
+    put_stat(o, "send_delay", &s->send_delay_ms, s);
+    json_object_set_new(exact, "ttft", json_boolean(s->ttft_ms.exact));
+    json_object_set_new(exact, "tpot", json_boolean(s->tpot_ms.exact));
+    json_object_set_new(exact, "itl", json_boolean(s->itl_ms.exact));
+    json_object_set_new(exact, "e2el", json_boolean(s->e2el_ms.exact));
+    json_object_set_new(o, "percentiles_exact", exact);
     return o;
-}
-
-llmb_status llmb_summary_write_json(const llmb_summary *s, const llmb_run_info *info,
-                                    const char *path, llmb_error *err)
-{
-    json_t *o = summary_json(s, info);
-    char *text = NULL;
-    FILE *fp = NULL;
-    llmb_status st = LLMB_OK;
-    size_t len;
-
-    if (!o || !(text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(10)))) {
-        llmbi_error_set(err, "out of memory");
-        st = LLMB_ERR_NOMEM;
-        goto out;
-    }
-    fp = fopen(path, "w");
-    if (!fp) {
-        llmbi_error_set(err, "cannot write %s: %s", path, strerror(errno));
-        st = LLMB_ERR_IO;
-        goto out;
-    }
-    len = strlen(text);
-    if (fwrite(text, 1, len, fp) != len || fputc('\n', fp) == EOF) {
-        llmbi_error_set(err, "cannot write %s: %s", path, strerror(errno));
-        st = LLMB_ERR_IO;
-    }
-    if (fclose(fp) != 0 && st == LLMB_OK) {
-        llmbi_error_set(err, "cannot write %s: %s", path, strerror(errno));
-        st = LLMB_ERR_IO;
-    }
-    fp = NULL;
-out:
-    free(text);
-    json_decref(o);
-    return st;
 }
 
 llmb_status llmb_summary_write_json_to(const llmb_summary *s, const llmb_run_info *info,
@@ -171,19 +227,132 @@ llmb_status llmb_summary_write_json_to(const llmb_summary *s, const llmb_run_inf
     return LLMB_OK;
 }
 
-static void row(FILE *fp, const char *name, const llmb_stat *s)
+llmb_status llmb_summary_write_json(const llmb_summary *s, const llmb_run_info *info,
+                                    const char *path, llmb_error *err)
 {
-    if (s->count == 0) {
-        fprintf(fp, "%-12s %10s\n", name, "-");
+    FILE *fp = fopen(path, "w");
+    llmb_status st;
+
+    if (!fp) {
+        llmbi_error_set(err, "cannot write %s: %s", path, strerror(errno));
+        return LLMB_ERR_IO;
+    }
+    st = llmb_summary_write_json_to(s, info, fp);
+    if (fclose(fp) != 0 && st == LLMB_OK)
+        st = LLMB_ERR_IO;
+    if (st == LLMB_ERR_NOMEM)
+        llmbi_error_set(err, "out of memory writing %s", path);
+    else if (st != LLMB_OK)
+        llmbi_error_set(err, "cannot write %s: %s", path, strerror(errno ? errno : EIO));
+    return st;
+}
+
+llmb_status llmb_summary_write_csv(const llmb_summary *s, const llmb_run_info *info, int header,
+                                   FILE *fp)
+{
+    json_t *o = summary_json(s, info);
+    const char **fields = NULL;
+    char (*texts)[40] = NULL;
+    size_t n = 0, cap;
+    const char *key;
+    json_t *v;
+    llmb_status st = LLMB_OK;
+
+    if (!o)
+        return LLMB_ERR_NOMEM;
+    /* The prompt may be long and is the same on every row: the JSON has it. */
+    json_object_del(o, "prompt");
+    cap = json_object_size(o);
+    fields = calloc(cap ? cap : 1, sizeof *fields);
+    texts = calloc(cap ? cap : 1, sizeof *texts);
+    if (!fields || !texts) {
+        st = LLMB_ERR_NOMEM;
+        goto out;
+    }
+    if (header) {
+        json_object_foreach(o, key, v)
+        {
+            if (!json_is_object(v) && !json_is_array(v))
+                fields[n++] = key;
+        }
+        st = llmb_csv_write_row(fp, fields, n);
+        if (st != LLMB_OK)
+            goto out;
+        n = 0;
+    }
+    json_object_foreach(o, key, v)
+    {
+        if (json_is_object(v) || json_is_array(v))
+            continue;
+        if (json_is_string(v))
+            fields[n] = json_string_value(v);
+        else if (json_is_integer(v))
+            snprintf(texts[n], sizeof texts[n], "%lld", (long long)json_integer_value(v));
+        else if (json_is_real(v))
+            snprintf(texts[n], sizeof texts[n], "%.10g", json_real_value(v));
+        else if (json_is_true(v))
+            snprintf(texts[n], sizeof texts[n], "true");
+        else if (json_is_false(v))
+            snprintf(texts[n], sizeof texts[n], "false");
+        else
+            texts[n][0] = '\0'; /* null */
+        if (!json_is_string(v))
+            fields[n] = texts[n];
+        n++;
+    }
+    st = llmb_csv_write_row(fp, fields, n);
+    if (st == LLMB_OK && fflush(fp) != 0)
+        st = LLMB_ERR_IO;
+out:
+    free(fields);
+    free(texts);
+    json_decref(o);
+    return st;
+}
+
+/* ---- The table ---- */
+
+static void row(FILE *fp, const char *name, const llmb_stat *st, const llmb_summary *s)
+{
+    if (st->count == 0) {
+        fprintf(fp, "%-14s %9s\n", name, "-");
         return;
     }
-    fprintf(fp, "%-12s %10.2f %10.2f %10.2f %10.2f %10.2f\n", name, s->mean, s->median, s->p90,
-            s->p99, s->max);
+    fprintf(fp, "%-14s %9.2f %9.2f", name, st->mean, st->median);
+    for (size_t i = 0; i < s->n_percentiles; i++)
+        fprintf(fp, " %9.2f", st->pct[i]);
+    fprintf(fp, " %9.2f%s\n", st->max, st->exact ? "" : "  (histogram)");
+}
+
+static void schedule_line(FILE *fp, const llmb_schedule *sc)
+{
+    switch (llmb_schedule_get_kind(sc)) {
+    case LLMB_SCHEDULE_SEQUENTIAL:
+        fprintf(fp, "%-32s sequential, pause %g s\n", "Schedule:", llmb_schedule_seconds(sc));
+        return;
+    case LLMB_SCHEDULE_INTERVAL:
+        fprintf(fp, "%-32s concurrent, interval %g s", "Schedule:", llmb_schedule_seconds(sc));
+        break;
+    case LLMB_SCHEDULE_RATE:
+        fprintf(fp, "%-32s open loop, %g req/s, %s arrivals", "Schedule:",
+                llmb_schedule_rate_value(sc), llmb_arrival_name(llmb_schedule_arrival(sc)));
+        if (llmb_schedule_arrival(sc) == LLMB_ARRIVAL_GAMMA)
+            fprintf(fp, " (burstiness %g)", llmb_schedule_burstiness(sc));
+        break;
+    case LLMB_SCHEDULE_CONCURRENCY:
+        fprintf(fp, "%-32s closed loop, %u in flight\n", "Schedule:",
+                llmb_schedule_concurrency_value(sc));
+        return;
+    }
+    if (llmb_schedule_max_concurrency(sc))
+        fprintf(fp, ", at most %u in flight", llmb_schedule_max_concurrency(sc));
+    fputc('\n', fp);
 }
 
 llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info *info, FILE *fp)
 {
-    char iso[32], compact[32];
+    char iso[32], compact[32], p[24];
+    double target = target_rate(info->schedule);
 
     fprintf(fp, "==================== Summary ====================\n");
     if (info->endpoint) {
@@ -192,17 +361,19 @@ llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info 
                 llmb_endpoint_base_url(info->endpoint));
         fprintf(fp, "%-32s %s\n", "Model:", model ? model : "-");
     }
-    if (info->schedule) {
-        int seq = llmb_schedule_get_kind(info->schedule) == LLMB_SCHEDULE_SEQUENTIAL;
-        fprintf(fp, "%-32s %s, %s %g s\n", "Schedule:", llmb_schedule_name(info->schedule),
-                seq ? "pause" : "interval", llmb_schedule_seconds(info->schedule));
-    }
+    if (info->schedule)
+        schedule_line(fp, info->schedule);
     time_strings(info->start_time, iso, sizeof iso, compact, sizeof compact);
     fprintf(fp, "%-32s %s\n", "Started:", iso);
-    if (info->stopped)
+    if (info->stopped && info->requests)
         fprintf(fp, "%-32s %llu of %llu requests were not sent\n", "Stopped early:",
-                (unsigned long long)(info->requests - info->sent),
-                (unsigned long long)info->requests);
+                (unsigned long long)(info->requests + info->warmup - info->sent),
+                (unsigned long long)(info->requests + info->warmup));
+    else if (info->stopped)
+        fprintf(fp, "%-32s yes\n", "Stopped early:");
+    if (s->warmup)
+        fprintf(fp, "%-32s %llu (not counted below)\n", "Warmup requests:",
+                (unsigned long long)s->warmup);
     fprintf(fp, "%-32s %llu\n", "Successful requests:", (unsigned long long)s->completed);
     fprintf(fp, "%-32s %llu", "Failed requests:", (unsigned long long)s->failed);
     if (s->failed) {
@@ -227,24 +398,41 @@ llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info 
     else
         fprintf(fp, "%-32s %llu\n", "Total input tokens:",
                 (unsigned long long)s->total_input_tokens);
-    fprintf(fp, "%-32s %llu\n",
-            "Total generated tokens:", (unsigned long long)s->total_output_tokens);
+    fprintf(fp, "%-32s %llu\n", "Total generated tokens:",
+            (unsigned long long)s->total_output_tokens);
     if (s->counted_by_chunks)
         fprintf(fp, "%-32s %llu of %llu (no usage from the server)\n",
                 "Counted from chunks:", (unsigned long long)s->counted_by_chunks,
                 (unsigned long long)s->completed);
     fprintf(fp, "%-32s %.3f\n", "Request throughput (req/s):", s->request_throughput);
+    if (isfinite(target))
+        fprintf(fp, "%-32s %.3f (target %.3f)\n", "Sent at (req/s):", s->achieved_request_rate,
+                target);
+    if (s->has_slo)
+        fprintf(fp, "%-32s %.3f (%llu of %llu met every objective)\n",
+                "Request goodput (req/s):", s->request_goodput, (unsigned long long)s->good,
+                (unsigned long long)(s->completed + s->failed));
     fprintf(fp, "%-32s %.2f\n", "Output token throughput (tok/s):", s->output_throughput);
     if (!(s->completed > 0 && s->input_tokens_unknown == s->completed))
         fprintf(fp, "%-32s %.2f\n", "Total token throughput (tok/s):",
                 s->total_token_throughput);
+    fprintf(fp, "%-32s %.0f\n", "Peak output (tok/s, 1 s):", s->max_output_tokens_per_s);
+    fprintf(fp, "%-32s %llu\n", "Peak concurrency:", (unsigned long long)s->peak_in_flight);
     fprintf(fp, "-------------------------------------------------\n");
-    fprintf(fp, "%-12s %10s %10s %10s %10s %10s\n", "(ms)", "mean", "median", "p90", "p99", "max");
-    row(fp, "TTFT", &s->ttft_ms);
-    row(fp, "TPOT", &s->tpot_ms);
-    row(fp, "ITL", &s->itl_ms);
-    row(fp, "E2E", &s->e2el_ms);
-    row(fp, "Send delay", &s->send_delay_ms);
+    fprintf(fp, "%-14s %9s %9s", "(ms)", "mean", "median");
+    for (size_t i = 0; i < s->n_percentiles; i++) {
+        pct_name(s->percentiles[i], p, sizeof p);
+        fprintf(fp, " %9s", p);
+    }
+    fprintf(fp, " %9s\n", "max");
+    row(fp, "TTFT", &s->ttft_ms, s);
+    row(fp, "TPOT", &s->tpot_ms, s);
+    row(fp, "ITL", &s->itl_ms, s);
+    row(fp, "E2E", &s->e2el_ms, s);
+    /* From the intended send: differs from the raw rows when sends were late. */
+    row(fp, "TTFT (corr.)", &s->corrected_ttft_ms, s);
+    row(fp, "E2E (corr.)", &s->corrected_e2el_ms, s);
+    row(fp, "Send delay", &s->send_delay_ms, s);
     fprintf(fp, "=================================================\n");
     return ferror(fp) ? LLMB_ERR_IO : LLMB_OK;
 }

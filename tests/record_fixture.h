@@ -18,14 +18,14 @@ static inline llmb_record make(uint64_t n, uint64_t sent_ms, uint64_t ttft_ms, u
     r.sent_ns = sent_ms * 1000000ULL;
     for (size_t i = 0; i < chunks; i++)
         buf[i] = r.sent_ns + (ttft_ms + i * itl_ms) * 1000000ULL;
-    r.chunk_ns = buf;
-    r.n_chunks = chunks;
+    llmb_record_set_chunks(&r, buf, chunks);
     r.end_ns = chunks ? buf[chunks - 1] : r.sent_ns + ttft_ms * 1000000ULL;
     r.prompt_tokens = prompt;
     r.generated_tokens = gen;
     r.token_source = LLMB_TOKENS_USAGE;
     r.http_status = 200;
     r.error = "";
+    r.x_request_id = "";
     return r;
 }
 

@@ -275,8 +275,7 @@ static void test_csv_results_round_trip(void **state)
     ok.intended_ns = 0;
     ok.sent_ns = 1000000;   /* 1 ms */
     ok.end_ns = 2001000000; /* 2.001 s */
-    ok.chunk_ns = chunks;
-    ok.n_chunks = 3;
+    llmb_record_set_chunks(&ok, chunks, 3);
     ok.prompt_tokens = 11;
     ok.generated_tokens = 100;
     ok.token_source = LLMB_TOKENS_USAGE;

@@ -28,6 +28,7 @@ static void test_record_derived_metrics(void **state)
     NEAR(llmb_record_itl_mean_ms(&r), 10);
     NEAR(llmb_record_itl_max_ms(&r), 10);
     buf[3] += 7000000; /* one gap of 17 ms, the next of 3 ms */
+    llmb_record_set_chunks(&r, buf, 5);
     NEAR(llmb_record_itl_max_ms(&r), 17);
     r = make(2, 0, 30, 0, 1, 4, 1, buf);
     assert_true(isnan(llmb_record_tpot_ms(&r))); /* one token: no TPOT */

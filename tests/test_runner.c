@@ -54,8 +54,13 @@ static void on_record(const llmb_record *r, void *user)
     d = &c->recs[c->n++];
     d->r = *r;
     assert_true(r->n_chunks <= 256);
-    if (r->n_chunks)
+    /* These runs keep chunk times; the record's summary fields must agree. */
+    assert_true(r->n_chunks == 0 || r->chunk_ns != NULL);
+    if (r->n_chunks) {
         memcpy(d->chunks, r->chunk_ns, r->n_chunks * sizeof(uint64_t));
+        assert_int_equal(r->first_chunk_ns, r->chunk_ns[0]);
+        assert_int_equal(r->last_chunk_ns, r->chunk_ns[r->n_chunks - 1]);
+    }
     d->r.chunk_ns = d->chunks;
     snprintf(d->error, sizeof d->error, "%s", r->error);
     d->r.error = d->error;
@@ -98,6 +103,7 @@ static llmb_status run(const char *base_url, llmb_api api, const llmb_schedule *
     llmb_endpoint_set_timeouts(ep, 5, timeout_s);
     o.requests = requests;
     o.max_tokens = max_tokens;
+    o.keep_chunk_times = 1;
     o.on_record = on_record;
     o.record_user = c;
     o.on_progress = on_progress;

@@ -1,14 +1,15 @@
 /*
- * The body shared by llm-seq and llm-conc.
+ * The body shared by llm-seq and llm-conc: the endpoint, the outputs, one run
+ * per level (one, or one per value of a sweep), and the exit status.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,38 +17,29 @@
 #include "llmbench/llmbench.h"
 
 #include "bench_common.h"
+#include "bench_opts.h"
 #include "options.h"
 
-typedef struct bench_opts {
-    const char *tool;
-    tool_mode mode;
-    const char *provider;
-    const char *base_url;
-    const char *model;
-    const char *api;
-    const char *prompt;
-    const char *output;
-    const char *summary;
-    const char *api_key_env;
-    const char *api_key_file;
-    uint64_t requests;
-    uint64_t max_tokens;
-    double seconds; /* --delay or --interval */
-    double timeout_s;
-    double connect_timeout_s;
-    int quiet;
-} bench_opts;
+/* Per-request lines are printed for runs up to this size (--verbose: always). */
+#define LINES_UP_TO 100
+/* Without a terminal, a progress line this often on long runs. */
+#define PLAIN_PROGRESS_NS (10 * 1000000000ULL)
 
-/* What the record callback needs. */
+/* What the callbacks need. */
 typedef struct bench_ctx {
     const bench_opts *o;
     llmb_results_writer *csv;
-    llmb_metrics *metrics;
+    llmb_trace *trace;
     int csv_failed;
+    int trace_failed;
     int tty;            /* stderr is a terminal: show a live progress line */
     int progress_shown; /* a progress line is on the terminal now */
+    int lines_on;       /* print a line per request */
     uint64_t planned;
-    FILE *lines; /* per-request lines and the table: stdout, or stderr when the CSV is */
+    uint64_t last_plain_ns; /* when the last plain progress line was printed */
+    const llmb_run_info *info; /* the level being run */
+    const llmb_runner *runner;
+    FILE *lines; /* human output: stdout, or stderr when stdout carries data */
 } bench_ctx;
 
 /* The runner being driven, for the signal handler. */
@@ -63,95 +55,6 @@ static void on_signal(int sig)
         llmb_runner_stop(active_runner);
 }
 
-static void usage(const bench_opts *o)
-{
-    int seq = o->mode == TOOL_MODE_SEQUENTIAL;
-    printf("Usage: %s [OPTION]...\n", o->tool);
-    if (seq)
-        printf("Send chat requests to an LLM server one after another, with a pause between\n"
-               "them, and measure each: time to first token, inter-token latency, end-to-end\n"
-               "latency, prompt and generated tokens, tokens per second.\n");
-    else
-        printf("Start chat requests to an LLM server at a fixed interval, all in flight\n"
-               "together, and measure each: time to first token, inter-token latency,\n"
-               "end-to-end latency, prompt and generated tokens, tokens per second.\n");
-    printf("Every finished request is printed and written to the CSV at once; a summary\n"
-           "with percentiles follows at the end.\n\n");
-    printf("Server:\n"
-           "  --provider NAME      preset: ");
-    for (size_t i = 0; i < llmb_preset_count(); i++)
-        printf("%s%s", i ? ", " : "", llmb_preset_at(i)->name);
-    printf(" (default mock)\n"
-           "  --base-url URL       override the preset's base URL (e.g. http://host:8000/v1)\n"
-           "  --model NAME         model to ask for (default: the preset's, else the first\n"
-           "                       one the server lists at /models)\n"
-           "  --api chat|completions  /chat/completions (default) or /completions\n"
-           "  --api-key-env NAME   read the API key from this environment variable\n"
-           "                       (openai: OPENAI_API_KEY, groq: GROQ_API_KEY by default)\n"
-           "  --api-key-file FILE  read the API key from the first line of FILE\n"
-           "  --timeout S          give up on a request after S seconds (default 600, 0 = never)\n"
-           "  --connect-timeout S  give up connecting after S seconds (default 10)\n\n");
-    printf("Load:\n"
-           "  --requests N         number of requests (default 5)\n"
-           "  --prompt TEXT        the prompt (default \"%s\")\n"
-           "  --max-tokens N       ask for at most N generated tokens (default: not sent)\n",
-           LLMB_DEFAULT_PROMPT);
-    if (seq)
-        printf("  --delay S            pause after each request ends (default %g s)\n",
-               LLMB_DEFAULT_DELAY_S);
-    else
-        printf("  --interval S         start request i at i * S seconds (default %g s)\n",
-               LLMB_DEFAULT_INTERVAL_S);
-    printf("\nOutput:\n"
-           "  --output FILE        results CSV, one row per request (default results.csv;\n"
-           "                       - for standard output)\n"
-           "  --summary FILE       also write the summary as JSON (- for standard output)\n"
-           "  --quiet              no per-request lines and no progress line\n"
-           "  -h, --help           show this help\n"
-           "  --version            show the version\n\n");
-    printf("Exit status: 0 if every request succeeded, 1 if any failed or the run could not\n"
-           "complete, 2 if the command line is wrong. The API key is never printed or stored.\n\n");
-    printf("Examples:\n"
-           "  %s --provider mock          # with llm-mock --port 8800 already running\n"
-           "  %s --provider vllm --base-url http://gpu1:8000/v1 --max-tokens 256\n"
-           "  OPENAI_API_KEY=... %s --provider openai --model gpt-4o-mini --requests 10\n",
-           o->tool, o->tool, o->tool);
-}
-
-enum {
-    OPT_PROVIDER = 256,
-    OPT_BASE_URL,
-    OPT_MODEL,
-    OPT_API,
-    OPT_REQUESTS,
-    OPT_PROMPT,
-    OPT_MAX_TOKENS,
-    OPT_OUTPUT,
-    OPT_SUMMARY,
-    OPT_DELAY,
-    OPT_INTERVAL,
-    OPT_API_KEY_ENV,
-    OPT_API_KEY_FILE,
-    OPT_TIMEOUT,
-    OPT_CONNECT_TIMEOUT,
-    OPT_QUIET,
-    OPT_HELP,
-    OPT_VERSION,
-};
-
-/* Whether two output names are the same file: the same name, or existing
- * files with the same device and inode. */
-static int same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    if (strcmp(a, b) == 0)
-        return 1;
-    if (strcmp(a, "-") == 0 || strcmp(b, "-") == 0)
-        return 0;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
-}
-
 /* Whether a file can be created or replaced at `path`, checked before a run
  * so that its results are not lost at the end to a typo. Prints why not. */
 static int writable(const char *tool, const char *opt, const char *path)
@@ -160,7 +63,7 @@ static int writable(const char *tool, const char *opt, const char *path)
     char dir[4096];
     const char *slash;
 
-    if (strcmp(path, "-") == 0)
+    if (!path || strcmp(path, "-") == 0)
         return 1;
     if (stat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
@@ -187,164 +90,28 @@ static int writable(const char *tool, const char *opt, const char *path)
     return 1;
 }
 
-/* Returns -1 on a usage error, 1 when --help or --version was handled, 0 to run. */
-static int parse(int argc, char **argv, bench_opts *o)
+/* As many open files as the system allows this process: each stream in
+ * flight is a socket. Says so when even that may be too few. */
+static void raise_file_limit(const bench_opts *o)
 {
-    static const struct option seq_opts[] = {
-        {"provider", required_argument, NULL, OPT_PROVIDER},
-        {"base-url", required_argument, NULL, OPT_BASE_URL},
-        {"model", required_argument, NULL, OPT_MODEL},
-        {"api", required_argument, NULL, OPT_API},
-        {"requests", required_argument, NULL, OPT_REQUESTS},
-        {"prompt", required_argument, NULL, OPT_PROMPT},
-        {"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
-        {"output", required_argument, NULL, OPT_OUTPUT},
-        {"summary", required_argument, NULL, OPT_SUMMARY},
-        {"delay", required_argument, NULL, OPT_DELAY},
-        {"api-key-env", required_argument, NULL, OPT_API_KEY_ENV},
-        {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
-        {"quiet", no_argument, NULL, OPT_QUIET},
-        {"help", no_argument, NULL, OPT_HELP},
-        {"version", no_argument, NULL, OPT_VERSION},
-        {NULL, 0, NULL, 0},
-    };
-    struct option conc_opts[sizeof seq_opts / sizeof seq_opts[0]];
-    const struct option *table = seq_opts;
-    int c;
-
-    if (o->mode == TOOL_MODE_CONCURRENT) {
-        /* The same table with --interval in place of --delay. */
-        memcpy(conc_opts, seq_opts, sizeof seq_opts);
-        for (size_t i = 0; conc_opts[i].name; i++)
-            if (conc_opts[i].val == OPT_DELAY) {
-                conc_opts[i].name = "interval";
-                conc_opts[i].val = OPT_INTERVAL;
-            }
-        table = conc_opts;
+    struct rlimit rl;
+    uint64_t want = o->concurrency ? o->concurrency : o->max_concurrency;
+    if (o->sweep == SWEEP_CONCURRENCY)
+        for (size_t i = 0; i < o->n_levels; i++)
+            if (o->levels[i] > (double)want)
+                want = (uint64_t)o->levels[i];
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
     }
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", table, NULL)) != -1) {
-        switch (c) {
-        case OPT_PROVIDER:
-            if (!llmb_preset_find(optarg)) {
-                char names[256] = "";
-                size_t used = 0;
-                for (size_t i = 0; i < llmb_preset_count(); i++) {
-                    int w = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
-                                     llmb_preset_at(i)->name);
-                    if (w < 0 || (size_t)w >= sizeof names - used)
-                        break;
-                    used += (size_t)w;
-                }
-                tool_usage_error(o->tool, "--provider: unknown provider '%s' (known: %s)", optarg,
-                                 names);
-                return -1;
-            }
-            o->provider = optarg;
-            break;
-        case OPT_BASE_URL:
-            o->base_url = optarg;
-            break;
-        case OPT_MODEL:
-            if (!*optarg) {
-                tool_usage_error(o->tool, "--model: the model name is empty");
-                return -1;
-            }
-            o->model = optarg;
-            break;
-        case OPT_API: {
-            llmb_api api;
-            if (llmb_api_from_name(optarg, &api) != LLMB_OK) {
-                tool_usage_error(o->tool, "--api: '%s' is not chat or completions", optarg);
-                return -1;
-            }
-            o->api = optarg;
-            break;
-        }
-        case OPT_REQUESTS:
-            if (tool_parse_u64(o->tool, "--requests", optarg, 1, 100000000, &o->requests))
-                return -1;
-            break;
-        case OPT_PROMPT:
-            o->prompt = optarg;
-            break;
-        case OPT_MAX_TOKENS:
-            if (tool_parse_u64(o->tool, "--max-tokens", optarg, 1, 10000000, &o->max_tokens))
-                return -1;
-            break;
-        case OPT_OUTPUT:
-            if (!*optarg) {
-                tool_usage_error(o->tool, "--output: the file name is empty");
-                return -1;
-            }
-            o->output = optarg;
-            break;
-        case OPT_SUMMARY:
-            if (!*optarg) {
-                tool_usage_error(o->tool, "--summary: the file name is empty");
-                return -1;
-            }
-            o->summary = optarg;
-            break;
-        case OPT_DELAY:
-            if (tool_parse_double(o->tool, "--delay", optarg, 0, 3600, &o->seconds))
-                return -1;
-            break;
-        case OPT_INTERVAL:
-            if (tool_parse_double(o->tool, "--interval", optarg, 0, 3600, &o->seconds))
-                return -1;
-            break;
-        case OPT_API_KEY_ENV:
-            if (!*optarg) {
-                tool_usage_error(o->tool, "--api-key-env: the variable name is empty");
-                return -1;
-            }
-            o->api_key_env = optarg;
-            break;
-        case OPT_API_KEY_FILE:
-            o->api_key_file = optarg;
-            break;
-        case OPT_TIMEOUT:
-            if (tool_parse_double(o->tool, "--timeout", optarg, 0, 86400, &o->timeout_s))
-                return -1;
-            break;
-        case OPT_CONNECT_TIMEOUT:
-            if (tool_parse_double(o->tool, "--connect-timeout", optarg, 0.001, 3600,
-                                  &o->connect_timeout_s))
-                return -1;
-            break;
-        case OPT_QUIET:
-            o->quiet = 1;
-            break;
-        case 'h':
-        case OPT_HELP:
-            usage(o);
-            return 1;
-        case OPT_VERSION:
-            printf("%s (libllmbench) %s\n", o->tool, llmb_version());
-            return 1;
-        case ':':
-            tool_usage_error(o->tool, "%s needs a value", argv[optind - 1]);
-            return -1;
-        default:
-            if (optopt >= OPT_PROVIDER)
-                tool_usage_error(o->tool, "%s needs a value", argv[optind - 1]);
-            else
-                tool_usage_error(o->tool, "unknown option '%s'", argv[optind - 1]);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        tool_usage_error(o->tool, "unexpected argument '%s'", argv[optind]);
-        return -1;
-    }
-    if (o->summary && same_file(o->summary, o->output)) {
-        tool_usage_error(o->tool, "--summary and --output name the same file");
-        return -1;
-    }
-    return 0;
+    if (want && rl.rlim_cur != RLIM_INFINITY && want + 64 > rl.rlim_cur)
+        tool_error(o->tool,
+                   "warning: the open-file limit (%llu) is too low for %llu streams in flight; "
+                   "raise it (ulimit -n) or requests will fail",
+                   (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 
 static void clear_progress(bench_ctx *c)
@@ -358,15 +125,43 @@ static void clear_progress(bench_ctx *c)
 static void on_progress(const llmb_progress *p, void *user)
 {
     bench_ctx *c = user;
-    if (!c->tty)
+    char planned[32];
+    if (c->o->quiet)
         return;
-    fprintf(stderr,
-            "\r\033[K%s: %" PRIu64 "/%" PRIu64 " done, %" PRIu64 " in flight, %" PRIu64
-            " failed, %.1f s",
-            c->o->tool, p->finished, p->planned, p->in_flight, p->failed,
-            (double)p->elapsed_ns / 1e9);
-    fflush(stderr);
-    c->progress_shown = 1;
+    if (p->planned)
+        snprintf(planned, sizeof planned, "/%" PRIu64, p->planned);
+    else
+        planned[0] = '\0';
+    if (c->tty) {
+        fprintf(stderr,
+                "\r\033[K%s: %" PRIu64 "%s done, %" PRIu64 " in flight, %" PRIu64
+                " failed, %.1f s",
+                c->o->tool, p->finished, planned, p->in_flight, p->failed,
+                (double)p->elapsed_ns / 1e9);
+        fflush(stderr);
+        c->progress_shown = 1;
+    } else if (p->elapsed_ns >= c->last_plain_ns + PLAIN_PROGRESS_NS) {
+        /* Not a terminal: a plain line now and then, so a long run in a log
+         * still shows that it is alive. */
+        c->last_plain_ns = p->elapsed_ns;
+        fprintf(stderr,
+                "%s: %" PRIu64 "%s done, %" PRIu64 " in flight, %" PRIu64 " failed, %.0f s\n",
+                c->o->tool, p->finished, planned, p->in_flight, p->failed,
+                (double)p->elapsed_ns / 1e9);
+    }
+}
+
+/* The run has its origin: the trace's header line for it comes first. */
+static void on_start(uint64_t origin_ns, void *user)
+{
+    bench_ctx *c = user;
+    llmb_error e;
+    if (c->trace && !c->trace_failed &&
+        llmb_trace_begin(c->trace, origin_ns, llmb_runner_run_id(c->runner), c->info, &e) !=
+            LLMB_OK) {
+        tool_error(c->o->tool, "%s; the run goes on", e.text);
+        c->trace_failed = 1;
+    }
 }
 
 static void on_record(const llmb_record *r, void *user)
@@ -376,33 +171,34 @@ static void on_record(const llmb_record *r, void *user)
 
     if (c->csv && !c->csv_failed && llmb_results_write(c->csv, r, &e) != LLMB_OK) {
         clear_progress(c);
-        tool_error(c->o->tool, "%s; results are still printed here", e.text);
+        tool_error(c->o->tool, "%s; the run goes on", e.text);
         c->csv_failed = 1;
     }
-    if (llmb_metrics_add(c->metrics, r) != LLMB_OK) {
+    if (c->trace && !c->trace_failed && llmb_trace_write(c->trace, r, &e) != LLMB_OK) {
         clear_progress(c);
-        tool_error(c->o->tool, "out of memory adding request %" PRIu64 " to the summary",
-                   r->request);
+        tool_error(c->o->tool, "%s; the run goes on", e.text);
+        c->trace_failed = 1;
     }
-    if (c->o->quiet)
+    if (!c->lines_on)
         return;
     clear_progress(c);
+    if (c->planned)
+        fprintf(c->lines, "request %" PRIu64 "/%" PRIu64 ": ", r->request, c->planned);
+    else
+        fprintf(c->lines, "request %" PRIu64 ": ", r->request);
     if (llmb_record_ok(r)) {
         double ttft = llmb_record_ttft_ms(r);
-        fprintf(c->lines,
-                "request %" PRIu64 "/%" PRIu64 ": %.3f s, %" PRId64 " prompt + %" PRId64
-                " generated tokens%s, %.1f tok/s",
-                r->request, c->planned, llmb_record_time_taken_s(r), r->prompt_tokens,
-                r->generated_tokens, r->token_source == LLMB_TOKENS_CHUNKS ? " (counted)" : "",
+        fprintf(c->lines, "%.3f s, %" PRId64 " prompt + %" PRId64 " generated tokens%s, %.1f tok/s",
+                llmb_record_time_taken_s(r), r->prompt_tokens, r->generated_tokens,
+                r->token_source == LLMB_TOKENS_CHUNKS ? " (counted)" : "",
                 llmb_record_tokens_per_s(r));
         if (!isnan(ttft))
             fprintf(c->lines, ", TTFT %.1f ms", ttft);
-        fputc('\n', c->lines);
     } else {
-        fprintf(c->lines, "request %" PRIu64 "/%" PRIu64 ": FAILED (%s) after %.3f s: %s\n",
-                r->request, c->planned, llmb_error_class_name(r->error_class),
+        fprintf(c->lines, "FAILED (%s) after %.3f s: %s", llmb_error_class_name(r->error_class),
                 llmb_record_time_taken_s(r), r->error);
     }
+    fprintf(c->lines, "%s\n", r->warmup ? " [warmup]" : "");
     fflush(c->lines);
 }
 
@@ -440,7 +236,8 @@ static int make_endpoint(const bench_opts *o, llmb_endpoint **out)
         goto usage;
     }
     if (!llmb_endpoint_model(ep) && llmb_endpoint_discover_model(ep, &e) != LLMB_OK) {
-        tool_error(o->tool, "no --model given, and asking the server for one failed: %s", e.text);
+        tool_error(o->tool, "no --model given, and asking the server for one failed: %s",
+                   e.text);
         llmb_endpoint_free(ep);
         return TOOL_EXIT_FAILED;
     }
@@ -451,164 +248,293 @@ usage:
     return TOOL_EXIT_USAGE;
 }
 
-int tool_bench_main(int argc, char **argv, tool_mode mode)
+static void describe_level(FILE *fp, const bench_opts *o, const llmb_endpoint *ep,
+                           const llmb_schedule *sc, size_t level, size_t levels)
 {
-    bench_opts o;
-    bench_ctx ctx;
-    llmb_endpoint *ep = NULL;
+    char what[160];
+    switch (llmb_schedule_get_kind(sc)) {
+    case LLMB_SCHEDULE_SEQUENTIAL:
+        snprintf(what, sizeof what, "one at a time, pause %g s", llmb_schedule_seconds(sc));
+        break;
+    case LLMB_SCHEDULE_INTERVAL:
+        snprintf(what, sizeof what, "interval %g s", llmb_schedule_seconds(sc));
+        break;
+    case LLMB_SCHEDULE_RATE:
+        snprintf(what, sizeof what, "%g req/s, %s arrivals", llmb_schedule_rate_value(sc),
+                 llmb_arrival_name(llmb_schedule_arrival(sc)));
+        break;
+    case LLMB_SCHEDULE_CONCURRENCY:
+        snprintf(what, sizeof what, "%u in flight", llmb_schedule_concurrency_value(sc));
+        break;
+    }
+    if (levels > 1)
+        fprintf(fp, "%s: level %zu/%zu: ", o->tool, level + 1, levels);
+    else
+        fprintf(fp, "%s: ", o->tool);
+    if (o->requests)
+        fprintf(fp, "%" PRIu64 " request%s", o->requests, o->requests == 1 ? "" : "s");
+    else
+        fprintf(fp, "requests for %g s", o->duration_s);
+    if (o->requests && o->duration_s > 0)
+        fprintf(fp, " (at most %g s)", o->duration_s);
+    if (o->warmup)
+        fprintf(fp, " after %" PRIu64 " warmup", o->warmup);
+    fprintf(fp, " to %s (%s, model %s), %s\n", llmb_endpoint_base_url(ep),
+            llmb_endpoint_preset_name(ep), llmb_endpoint_model(ep), what);
+    fflush(fp);
+}
+
+/* Where the outputs of all levels go. */
+typedef struct outputs {
+    FILE *summary_fp; /* JSON: one object, or an array over a sweep */
+    int summary_own;
+    FILE *sweep_fp; /* one CSV row per level */
+    int summary_failed;
+    int sweep_failed;
+} outputs;
+
+/* One level: run it and report it. Returns its exit status; sets *stopped
+ * when a signal ended it. */
+static int run_level(const bench_opts *o, bench_ctx *ctx, const llmb_endpoint *ep, size_t level,
+                     size_t levels, outputs *out, int *stopped)
+{
     llmb_schedule *sched = NULL;
     llmb_runner *runner = NULL;
     llmb_run_options ro = LLMB_RUN_OPTIONS_INIT;
     llmb_results_meta meta;
     llmb_summary sum;
     llmb_run_info info;
+    llmb_progress prog;
     llmb_error e;
     llmb_status st;
-    struct sigaction sa;
     int rc = TOOL_EXIT_FAILED;
-    int summary_failed = 0;
-    int p;
 
-    memset(&o, 0, sizeof o);
-    memset(&ctx, 0, sizeof ctx);
-    o.mode = mode;
-    o.tool = mode == TOOL_MODE_SEQUENTIAL ? "llm-seq" : "llm-conc";
-    o.provider = "mock";
-    o.prompt = LLMB_DEFAULT_PROMPT;
-    o.output = "results.csv";
-    o.requests = 5;
-    o.seconds = mode == TOOL_MODE_SEQUENTIAL ? LLMB_DEFAULT_DELAY_S : LLMB_DEFAULT_INTERVAL_S;
-    o.timeout_s = 600.0;
-    o.connect_timeout_s = 10.0;
-
-    p = parse(argc, argv, &o);
-    if (p < 0)
+    if (bench_schedule(o, level, &sched, &e) != LLMB_OK) {
+        tool_usage_error(o->tool, "%s", e.text);
         return TOOL_EXIT_USAGE;
-    if (p > 0)
-        return TOOL_EXIT_OK;
-
-    if (o.summary && !writable(o.tool, "--summary", o.summary))
-        return TOOL_EXIT_FAILED;
-    rc = make_endpoint(&o, &ep);
-    if (rc != 0)
-        goto out;
-    rc = TOOL_EXIT_FAILED;
-    st = mode == TOOL_MODE_SEQUENTIAL ? llmb_schedule_sequential(o.seconds, &sched, &e)
-                                      : llmb_schedule_interval(o.seconds, &sched, &e);
-    if (st != LLMB_OK) {
-        tool_usage_error(o.tool, "%s", e.text);
-        rc = TOOL_EXIT_USAGE;
-        goto out;
     }
-
-    ctx.o = &o;
-    ctx.planned = o.requests;
-    /* Standard output carries the CSV or the JSON when asked to; the human
-     * lines then go to standard error. */
-    ctx.lines = strcmp(o.output, "-") == 0 || (o.summary && strcmp(o.summary, "-") == 0)
-                    ? stderr
-                    : stdout;
-    ctx.tty = !o.quiet && isatty(STDERR_FILENO);
-    ctx.metrics = llmb_metrics_new();
-    if (!ctx.metrics) {
-        tool_error(o.tool, "out of memory");
+    ro.requests = o->requests;
+    ro.warmup = o->warmup;
+    ro.duration_s = o->duration_s;
+    ro.threads = (unsigned)o->threads;
+    ro.prompt = o->prompt;
+    ro.max_tokens = (long)o->max_tokens;
+    ro.keep_chunk_times = o->trace != NULL;
+    ro.metrics = &o->mopts;
+    ro.on_record = on_record;
+    ro.record_user = ctx;
+    ro.on_progress = on_progress;
+    ro.progress_user = ctx;
+    ro.on_start = on_start;
+    ro.start_user = ctx;
+    if (llmb_runner_new(ep, sched, &ro, &runner, &e) != LLMB_OK) {
+        tool_error(o->tool, "%s", e.text);
         goto out;
     }
     meta.schedule = llmb_schedule_name(sched);
     meta.provider = llmb_endpoint_preset_name(ep);
     meta.model = llmb_endpoint_model(ep);
-    if (llmb_results_open(o.output, &meta, &ctx.csv, &e) != LLMB_OK) {
-        tool_error(o.tool, "%s", e.text);
+    meta.has_level = 1;
+    meta.level = llmb_schedule_level(sched);
+    if (!ctx->csv) {
+        if (llmb_results_open(o->output, &meta, &ctx->csv, &e) != LLMB_OK) {
+            tool_error(o->tool, "%s", e.text);
+            goto out;
+        }
+    } else if (llmb_results_set_meta(ctx->csv, &meta) != LLMB_OK) {
+        tool_error(o->tool, "out of memory");
         goto out;
     }
 
-    ro.requests = o.requests;
-    ro.prompt = o.prompt;
-    ro.max_tokens = (long)o.max_tokens;
-    ro.on_record = on_record;
-    ro.record_user = &ctx;
-    ro.on_progress = on_progress;
-    ro.progress_user = &ctx;
-    if (llmb_runner_new(ep, sched, &ro, &runner, &e) != LLMB_OK) {
-        tool_error(o.tool, "%s", e.text);
+    memset(&info, 0, sizeof info);
+    info.tool = o->tool;
+    info.endpoint = ep;
+    info.schedule = sched;
+    info.requests = o->requests;
+    info.warmup = o->warmup;
+    info.duration_s = o->duration_s;
+    info.threads = (unsigned)o->threads;
+    info.max_tokens = (long)o->max_tokens;
+    info.prompt = o->prompt;
+    info.metrics = &o->mopts;
+    info.start_time = time(NULL);
+
+    if (!o->quiet)
+        describe_level(ctx->lines, o, ep, sched, level, levels);
+    ctx->planned = o->requests ? o->requests + o->warmup : 0;
+    ctx->last_plain_ns = 0;
+    ctx->info = &info;
+    ctx->runner = runner;
+    active_runner = runner;
+    st = llmb_runner_run(runner);
+    active_runner = NULL;
+    clear_progress(ctx);
+    llmb_runner_progress(runner, &prog);
+    info.sent = prog.sent;
+    info.stopped = st == LLMB_ERR_STOPPED;
+    *stopped = info.stopped;
+    if (st == LLMB_ERR_STOPPED)
+        tool_error(o->tool, "stopped by a signal; requests in flight are recorded as cancelled");
+    else if (st != LLMB_OK)
+        tool_error(o->tool, "the run failed: %s", llmb_runner_errmsg(runner));
+
+    if (llmb_metrics_summarize(llmb_runner_metrics(runner), &sum) != LLMB_OK) {
+        tool_error(o->tool, "out of memory computing the summary");
         goto out;
     }
+    if (!o->quiet)
+        fputc('\n', ctx->lines);
+    llmb_summary_write_table(&sum, &info, ctx->lines);
+    fflush(ctx->lines);
+    rc = (st == LLMB_OK && sum.failed == 0) ? TOOL_EXIT_OK : TOOL_EXIT_FAILED;
+    if (out->summary_fp && !out->summary_failed) {
+        if ((levels > 1 && level > 0 && fputs(",\n", out->summary_fp) == EOF) ||
+            llmb_summary_write_json_to(&sum, &info, out->summary_fp) != LLMB_OK) {
+            tool_error(o->tool, "cannot write the summary to %s", o->summary);
+            out->summary_failed = 1;
+        }
+    }
+    if (out->sweep_fp && !out->sweep_failed &&
+        llmb_summary_write_csv(&sum, &info, level == 0, out->sweep_fp) != LLMB_OK) {
+        tool_error(o->tool, "cannot write %s", o->sweep_output);
+        out->sweep_failed = 1;
+    }
+out:
+    llmb_runner_free(runner);
+    llmb_schedule_free(sched);
+    return rc;
+}
+
+static FILE *open_out(const char *tool, const char *opt, const char *path, int *own)
+{
+    FILE *fp;
+    *own = 0;
+    if (strcmp(path, "-") == 0)
+        return stdout;
+    fp = fopen(path, "w");
+    if (!fp)
+        tool_error(tool, "%s: cannot write %s: %s", opt, path, strerror(errno));
+    else
+        *own = 1;
+    return fp;
+}
+
+int tool_bench_main(int argc, char **argv, tool_mode mode)
+{
+    bench_opts o;
+    bench_ctx ctx;
+    outputs out;
+    llmb_endpoint *ep = NULL;
+    struct sigaction sa;
+    llmb_error e;
+    size_t levels;
+    int rc = TOOL_EXIT_OK;
+    int sweep_own = 0;
+    int p;
+
+    bench_opts_init(&o, mode);
+    memset(&ctx, 0, sizeof ctx);
+    memset(&out, 0, sizeof out);
+    p = bench_parse(argc, argv, &o);
+    if (p < 0)
+        return TOOL_EXIT_USAGE;
+    if (p > 0)
+        return TOOL_EXIT_OK;
+    levels = bench_level_count(&o);
+
+    /* Outputs that would fail at the end are refused now, before any work. */
+    if (!writable(o.tool, "--summary", o.summary) || !writable(o.tool, "--trace", o.trace) ||
+        !writable(o.tool, "--sweep-output", o.sweep_output))
+        return TOOL_EXIT_FAILED;
+    rc = make_endpoint(&o, &ep);
+    if (rc != 0)
+        goto out;
+    raise_file_limit(&o);
+
+    ctx.o = &o;
+    ctx.tty = !o.quiet && isatty(STDERR_FILENO);
+    /* Standard output carries data when asked to; human lines then go to standard error. */
+    ctx.lines = (strcmp(o.output, "-") == 0 || (o.summary && strcmp(o.summary, "-") == 0) ||
+                 (o.trace && strcmp(o.trace, "-") == 0) ||
+                 (o.sweep_output && strcmp(o.sweep_output, "-") == 0))
+                    ? stderr
+                    : stdout;
+    ctx.lines_on = !o.quiet && (o.verbose || (o.requests && o.requests + o.warmup <= LINES_UP_TO));
+    if (o.trace && llmb_trace_open(o.trace, &ctx.trace, &e) != LLMB_OK) {
+        tool_error(o.tool, "%s", e.text);
+        rc = TOOL_EXIT_FAILED;
+        goto out;
+    }
+    if (o.summary && !(out.summary_fp = open_out(o.tool, "--summary", o.summary, &out.summary_own))) {
+        rc = TOOL_EXIT_FAILED;
+        goto out;
+    }
+    if (o.sweep_output && !(out.sweep_fp = open_out(o.tool, "--sweep-output", o.sweep_output,
+                                                    &sweep_own))) {
+        rc = TOOL_EXIT_FAILED;
+        goto out;
+    }
+    if (out.summary_fp && levels > 1 && fputs("[\n", out.summary_fp) == EOF)
+        out.summary_failed = 1;
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    active_runner = runner;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    if (!o.quiet) {
-        fprintf(ctx.lines, "%s: %" PRIu64 " request%s to %s (%s, model %s), %s %g s\n", o.tool,
-                o.requests, o.requests == 1 ? "" : "s", llmb_endpoint_base_url(ep),
-                llmb_endpoint_preset_name(ep), llmb_endpoint_model(ep),
-                mode == TOOL_MODE_SEQUENTIAL ? "pause" : "interval", o.seconds);
-        fflush(ctx.lines);
-    }
-    memset(&info, 0, sizeof info);
-    info.tool = o.tool;
-    info.endpoint = ep;
-    info.schedule = sched;
-    info.requests = o.requests;
-    info.max_tokens = (long)o.max_tokens;
-    info.prompt = o.prompt;
-    info.start_time = time(NULL);
-
-    st = llmb_runner_run(runner);
-    active_runner = NULL;
-    {
-        llmb_progress prog;
-        llmb_runner_progress(runner, &prog);
-        info.sent = prog.sent;
-        info.stopped = st == LLMB_ERR_STOPPED;
-    }
-    clear_progress(&ctx);
-    if (st == LLMB_ERR_STOPPED) {
-        tool_error(o.tool, "stopped by a signal; requests in flight are recorded as cancelled");
-    } else if (st != LLMB_OK) {
-        tool_error(o.tool, "the run failed: %s", llmb_runner_errmsg(runner));
-    }
-
-    if (llmb_metrics_summarize(ctx.metrics, &sum) != LLMB_OK) {
-        tool_error(o.tool, "out of memory computing the summary");
-        goto out;
-    }
-    if (!o.quiet)
-        fputc('\n', ctx.lines);
-    llmb_summary_write_table(&sum, &info, ctx.lines);
-    fflush(ctx.lines);
-    rc = (st == LLMB_OK && sum.failed == 0) ? TOOL_EXIT_OK : TOOL_EXIT_FAILED;
-    if (o.summary) {
-        llmb_status js = strcmp(o.summary, "-") == 0
-                             ? llmb_summary_write_json_to(&sum, &info, stdout)
-                             : llmb_summary_write_json(&sum, &info, o.summary, &e);
-        if (js != LLMB_OK) {
-            if (strcmp(o.summary, "-") == 0)
-                tool_error(o.tool, "cannot write the summary to standard output");
-            else
-                tool_error(o.tool, "%s", e.text);
-            rc = TOOL_EXIT_FAILED;
-            summary_failed = 1;
+    rc = TOOL_EXIT_OK;
+    for (size_t i = 0; i < levels; i++) {
+        int stopped = 0;
+        int lrc = run_level(&o, &ctx, ep, i, levels, &out, &stopped);
+        if (lrc == TOOL_EXIT_USAGE) {
+            rc = lrc;
+            break;
         }
+        if (lrc != TOOL_EXIT_OK)
+            rc = TOOL_EXIT_FAILED;
+        if (stopped)
+            break;
+        if (i + 1 < levels && !o.quiet)
+            fputc('\n', ctx.lines);
     }
-    if (llmb_results_close(ctx.csv, &e) != LLMB_OK || ctx.csv_failed) {
-        if (!ctx.csv_failed)
+    if (out.summary_fp && levels > 1 && !out.summary_failed && fputs("]\n", out.summary_fp) == EOF)
+        out.summary_failed = 1;
+out:
+    if (out.summary_fp && (fflush(out.summary_fp) != 0 || out.summary_failed)) {
+        if (!out.summary_failed)
+            tool_error(o.tool, "cannot write %s: %s", o.summary, strerror(errno));
+        rc = TOOL_EXIT_FAILED;
+    }
+    if (out.summary_own && fclose(out.summary_fp) != 0 && !out.summary_failed) {
+        tool_error(o.tool, "cannot write %s: %s", o.summary, strerror(errno));
+        rc = TOOL_EXIT_FAILED;
+    }
+    if (out.sweep_fp && (fflush(out.sweep_fp) != 0 || out.sweep_failed))
+        rc = TOOL_EXIT_FAILED;
+    if (sweep_own && fclose(out.sweep_fp) != 0)
+        rc = TOOL_EXIT_FAILED;
+    if (ctx.trace && (llmb_trace_close(ctx.trace, &e) != LLMB_OK || ctx.trace_failed)) {
+        if (!ctx.trace_failed)
             tool_error(o.tool, "%s", e.text);
         rc = TOOL_EXIT_FAILED;
-    } else if (!o.quiet && strcmp(o.output, "-") != 0) {
-        int show = o.summary && !summary_failed && strcmp(o.summary, "-") != 0;
-        fprintf(ctx.lines, "Results: %s%s%s\n", o.output, show ? ", summary: " : "",
-                show ? o.summary : "");
     }
-    ctx.csv = NULL;
-out:
-    llmb_results_close(ctx.csv, NULL);
-    llmb_runner_free(runner);
-    llmb_metrics_free(ctx.metrics);
-    llmb_schedule_free(sched);
+    if (ctx.csv) {
+        if (llmb_results_close(ctx.csv, &e) != LLMB_OK || ctx.csv_failed) {
+            if (!ctx.csv_failed)
+                tool_error(o.tool, "%s", e.text);
+            rc = TOOL_EXIT_FAILED;
+        } else if (!o.quiet && strcmp(o.output, "-") != 0 && rc != TOOL_EXIT_USAGE) {
+            fprintf(ctx.lines, "Results: %s", o.output);
+            if (o.summary && strcmp(o.summary, "-") != 0 && !out.summary_failed)
+                fprintf(ctx.lines, ", summary: %s", o.summary);
+            if (o.sweep_output && strcmp(o.sweep_output, "-") != 0 && !out.sweep_failed)
+                fprintf(ctx.lines, ", sweep: %s", o.sweep_output);
+            if (o.trace && strcmp(o.trace, "-") != 0 && !ctx.trace_failed)
+                fprintf(ctx.lines, ", trace: %s", o.trace);
+            fputc('\n', ctx.lines);
+        }
+    }
     llmb_endpoint_free(ep);
     return rc;
 }

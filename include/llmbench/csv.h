@@ -102,9 +102,11 @@ LLMB_API size_t llmb_results_column_count(void);
 
 /** Values the same for every row of a run, written in its own columns. */
 typedef struct llmb_results_meta {
-    const char *schedule; /**< "sequential" or "concurrent" */
+    const char *schedule; /**< llmb_schedule_name(): "sequential", "rate", ... */
     const char *provider; /**< preset name, e.g. "vllm" */
     const char *model;
+    int has_level; /**< write `level` (else the column is empty) */
+    double level;  /**< llmb_schedule_level(): delay, interval, rate or concurrency */
 } llmb_results_meta;
 
 typedef struct llmb_results_writer llmb_results_writer;
@@ -115,6 +117,8 @@ typedef struct llmb_results_writer llmb_results_writer;
  */
 LLMB_API llmb_status llmb_results_open(const char *path, const llmb_results_meta *meta,
                                        llmb_results_writer **out, llmb_error *err);
+/** Change the per-run values for the rows that follow (a sweep's next level). */
+LLMB_API llmb_status llmb_results_set_meta(llmb_results_writer *w, const llmb_results_meta *meta);
 /** Write one record as a row and flush it to the file. */
 LLMB_API llmb_status llmb_results_write(llmb_results_writer *w, const llmb_record *rec,
                                         llmb_error *err);

@@ -16,5 +16,6 @@
 #include "llmbench/csv.h"
 #include "llmbench/chart.h"
 #include "llmbench/mock.h"
+#include "llmbench/trace.h"
 
 #endif /* LLMBENCH_H */

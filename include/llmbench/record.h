@@ -51,24 +51,46 @@ LLMB_API const char *llmb_token_source_name(llmb_token_source s);
 
 /**
  * One finished request. The library fills it and passes it to the run's
- * record callback; the pointers inside (`chunk_ns`, `error`) stay valid only
- * until that callback returns. Copy what you keep.
+ * record callback; the pointers inside (`chunk_ns`, `error`, `x_request_id`)
+ * stay valid only until that callback returns. Copy what you keep.
+ *
+ * Latencies come in two readings: raw, from the actual send (sent_ns), and
+ * corrected, from the intended send (intended_ns). When the client or a
+ * concurrency cap delays a send, the raw reading hides that wait and the
+ * corrected one includes it, as a user arriving at the intended time would
+ * see it.
  */
 typedef struct llmb_record {
-    uint64_t request;     /**< 1-based request number in the run */
-    uint64_t intended_ns; /**< when the schedule wanted it sent */
-    uint64_t sent_ns;     /**< when it was actually handed to the transport */
-    uint64_t end_ns;      /**< when the response ended (or the failure happened) */
-    /** Arrival time of every content chunk, in order; n_chunks entries. */
+    uint64_t request;        /**< 1-based request number in the run */
+    uint64_t intended_ns;    /**< when the schedule wanted it sent */
+    uint64_t sent_ns;        /**< when it was actually handed to the transport */
+    uint64_t end_ns;         /**< when the response ended (or the failure happened) */
+    uint64_t first_chunk_ns; /**< arrival of the first content chunk; valid if n_chunks > 0 */
+    uint64_t last_chunk_ns;  /**< arrival of the last content chunk; valid if n_chunks > 0 */
+    uint64_t itl_max_ns;     /**< largest gap between consecutive content chunks */
+    size_t n_chunks;         /**< content chunks received */
+    /**
+     * Arrival time of every content chunk, in order (n_chunks entries), when
+     * the run keeps them (llmb_run_options.keep_chunk_times); NULL otherwise,
+     * so that a long stream's memory does not grow with its length.
+     */
     const uint64_t *chunk_ns;
-    size_t n_chunks;
     int64_t prompt_tokens;    /**< -1 when unknown */
     int64_t generated_tokens; /**< -1 when unknown */
     llmb_token_source token_source;
     long http_status; /**< 0 when no response status was received */
     llmb_error_class error_class;
-    const char *error; /**< "" on success, else a one-line readable message */
+    const char *error;        /**< "" on success, else a one-line readable message */
+    int warmup;               /**< a warmup request, left out of the statistics */
+    const char *x_request_id; /**< the X-Request-Id header it carried ("" if none) */
 } llmb_record;
+
+/**
+ * Fill a record's chunk fields (first_chunk_ns, last_chunk_ns, itl_max_ns,
+ * n_chunks, chunk_ns) from an array of arrival times, for records built by
+ * hand. The array is referenced, not copied.
+ */
+LLMB_API void llmb_record_set_chunks(llmb_record *r, const uint64_t *chunk_ns, size_t n);
 
 /* Derived metrics. Each returns NAN where the quantity does not exist. */
 
@@ -86,6 +108,12 @@ LLMB_API double llmb_record_tpot_ms(const llmb_record *r);
 LLMB_API double llmb_record_itl_mean_ms(const llmb_record *r);
 /** Largest gap between consecutive content chunks, in ms; NAN with < 2 chunks. */
 LLMB_API double llmb_record_itl_max_ms(const llmb_record *r);
+/** Wait before sending = sent - intended, in ms (client lateness and concurrency caps). */
+LLMB_API double llmb_record_wait_ms(const llmb_record *r);
+/** Corrected time to first token = first content chunk - intended, in ms. */
+LLMB_API double llmb_record_corrected_ttft_ms(const llmb_record *r);
+/** Corrected end-to-end latency = end - intended, in ms. */
+LLMB_API double llmb_record_corrected_e2e_ms(const llmb_record *r);
 /** Non-zero when the request succeeded. */
 LLMB_API int llmb_record_ok(const llmb_record *r);
 

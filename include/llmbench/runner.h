@@ -12,6 +12,7 @@
 
 #include "llmbench/common.h"
 #include "llmbench/endpoint.h"
+#include "llmbench/metrics.h"
 #include "llmbench/record.h"
 #include "llmbench/schedule.h"
 
@@ -40,29 +41,50 @@ typedef struct llmb_progress {
 /** Called on the run's thread every progress_interval_s while running, and once at the end. */
 typedef void (*llmb_progress_fn)(const llmb_progress *p, void *user);
 
+/** Called once when the run starts, before any request: origin_ns is its CLOCK_MONOTONIC
+ *  origin, the zero of every record's times. */
+typedef void (*llmb_start_fn)(uint64_t origin_ns, void *user);
+
 /** What to send and whom to tell. Start from LLMB_RUN_OPTIONS_INIT. */
 typedef struct llmb_run_options {
-    uint64_t requests;            /**< how many requests (>= 1; default 5) */
-    const char *prompt;           /**< the prompt text (default LLMB_DEFAULT_PROMPT) */
-    long max_tokens;              /**< max_tokens sent with each request; 0 = not sent */
-    llmb_record_fn on_record;     /**< may be NULL */
-    void *record_user;            /**< passed to on_record */
-    llmb_progress_fn on_progress; /**< may be NULL */
-    void *progress_user;          /**< passed to on_progress */
-    double progress_interval_s;   /**< call on_progress at least this often while running (default
-                                     0.25) */
+    /** Requests to measure (default 5); 0 means "until duration_s", which must then be set. */
+    uint64_t requests;
+    uint64_t warmup;   /**< requests sent first, marked, and left out of the statistics */
+    double duration_s; /**< send no request after this long from the start; 0 = no limit */
+    unsigned threads;  /**< event loops, each on its own thread (default 1; see below) */
+    const char *prompt; /**< the prompt text (default LLMB_DEFAULT_PROMPT) */
+    long max_tokens;    /**< max_tokens sent with each request; 0 = not sent */
+    /** Keep every content chunk's arrival time in the record (for traces); memory then
+     *  grows with each stream's length. */
+    int keep_chunk_times;
+    /** Prefix of each request's X-Request-Id header ("<run_id>-<request>"); NULL: a random
+     *  one. At most 32 characters of [A-Za-z0-9._-]. */
+    const char *run_id;
+    const llmb_metrics_options *metrics; /**< percentiles and objectives; NULL: defaults */
+    llmb_record_fn on_record;            /**< may be NULL */
+    void *record_user;                   /**< passed to on_record */
+    llmb_progress_fn on_progress;        /**< may be NULL */
+    void *progress_user;                 /**< passed to on_progress */
+    double progress_interval_s; /**< call on_progress at least this often while running (default 0.25) */
+    llmb_start_fn on_start;     /**< may be NULL */
+    void *start_user;           /**< passed to on_start */
 } llmb_run_options;
 
 #define LLMB_RUN_OPTIONS_INIT                                                                      \
-    {                                                                                              \
-        5, LLMB_DEFAULT_PROMPT, 0, NULL, NULL, NULL, NULL, 0.25                                    \
-    }
+    {5, 0, 0.0, 1, LLMB_DEFAULT_PROMPT, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0.25, NULL, NULL}
 
 /**
  * A runner for one run. The endpoint, schedule and strings in the options are
  * copied where needed: they may be freed once this returns. The endpoint must
  * have a model (set one, or call llmb_endpoint_discover_model first).
  * Free with llmb_runner_free.
+ *
+ * With threads > 1 the run uses that many event loops, each on its own
+ * thread with its own share of the schedule (every n-th arrival of an open
+ * loop, a share of the slots of a closed one) and its own statistics, merged
+ * when the run ends. The sequential schedule always uses one. on_record is
+ * then called from several threads, but never two at once; on_progress only
+ * from the thread that called llmb_runner_run.
  */
 LLMB_API llmb_status llmb_runner_new(const llmb_endpoint *ep, const llmb_schedule *sched,
                                      const llmb_run_options *opts, llmb_runner **out,
@@ -81,6 +103,15 @@ LLMB_API llmb_status llmb_runner_run(llmb_runner *r);
  * Safe to call from a signal handler or another thread.
  */
 LLMB_API void llmb_runner_stop(llmb_runner *r);
+/**
+ * The statistics of the run so far (warmup left out), with the options'
+ * percentiles and objectives: pass to llmb_metrics_summarize. Owned by the
+ * runner; complete once llmb_runner_run has returned; valid until
+ * llmb_runner_free.
+ */
+LLMB_API const llmb_metrics *llmb_runner_metrics(const llmb_runner *r);
+/** The X-Request-Id prefix of this run. */
+LLMB_API const char *llmb_runner_run_id(const llmb_runner *r);
 /** CLOCK_MONOTONIC ns at which the run started (records are relative to it); 0 before. */
 LLMB_API uint64_t llmb_runner_origin_ns(const llmb_runner *r);
 /** Current progress (also valid after the run). */

@@ -326,7 +326,7 @@ static void test_tools_summary_options(void **state)
     }
     {
         const char *argv[] = {"llm-seq", "--output", "x.out", "--summary", "x.out", NULL};
-        expect_usage_error(argv, "same file");
+        expect_usage_error(argv, "different files");
     }
     mock_start(&m, timing_args);
     {
