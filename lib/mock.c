@@ -10,6 +10,12 @@
  * and between socket events, so that a burst of requests delays a token by
  * at most one socket event's work.
  *
+ * The load model keeps a count of the requests holding a slot and a FIFO
+ * queue (linked through the connections) of those waiting for one; a slot
+ * that frees goes to the head of the queue at once. A request's events are
+ * each due a gap after the one before was due, not after it was sent, so
+ * that a late event does not delay the rest of its stream.
+ *
  * Only the run thread touches connections. The statistics that other threads
  * read are single-writer atomics: the writer does a relaxed load and store
  * (no locked instruction on the hot path), readers a relaxed load.
@@ -55,8 +61,15 @@
 #define MAX_MS           3600000.0 /* ttft and itl: at most an hour */
 #define NO_HEAP          SIZE_MAX
 #define SPIN_GAP_FACTOR  4 /* spin only before gaps this many spin windows long */
+#define TX_KEEP          (64u * 1024u) /* what the send buffer keeps after a large answer */
+#define DEADLINE_MAX     (UINT64_MAX / 2) /* deadlines saturate here rather than wrap */
 
-enum conn_state { CONN_IDLE, CONN_BUSY, CONN_LINGER, CONN_DEAD };
+/*
+ * IDLE: reading a request. QUEUED: a generation request waiting for a slot.
+ * BUSY: answering (holding a slot when it generates). STALLED: a stall fault
+ * holds the connection open, silent. LINGER: closing gracefully.
+ */
+enum conn_state { CONN_IDLE, CONN_QUEUED, CONN_BUSY, CONN_STALLED, CONN_LINGER, CONN_DEAD };
 
 struct mock_conn {
     int fd;
@@ -74,16 +87,26 @@ struct mock_conn {
     int close_after;    /* close once the current answer is out */
     llmbi_mock_buf out; /* bytes the socket did not take yet */
 
-    /* The answer in progress (CONN_BUSY). */
+    /* The answer in progress (CONN_QUEUED, CONN_BUSY). */
     llmbi_mock_job job;
     int chunked;
     uint64_t arrival_ns;
     uint64_t next_token;
+    llmbi_mock_fault fault; /* kind NONE when it has none */
+    uint64_t fault_at;      /* min(fault.after, job.tokens) */
+    int has_slot;
+    struct mock_conn *q_prev, *q_next; /* the queue for slots */
 
     uint64_t linger_bytes;
 };
 
 typedef atomic_uint_least64_t mock_counter;
+
+/* A log-bucketed histogram of durations, with its exact maximum. */
+struct mock_hist {
+    mock_counter bucket[HIST_BUCKETS];
+    mock_counter max;
+};
 
 struct llmb_mock {
     char *host;
@@ -97,6 +120,12 @@ struct llmb_mock {
     uint64_t spin_ns;
     int rt_priority;
     char *models_body; /* GET /v1/models never changes */
+    unsigned slots;    /* 0: unlimited */
+    uint64_t itl_per_stream_ns, ttft_per_stream_ns;
+    llmbi_mock_fault fault; /* the configured one, and the defaults of a header's */
+    unsigned fault_every;
+    double fault_probability;
+    uint64_t fault_seed;
 
     int listen_fd;
     int epoll_fd;
@@ -116,16 +145,24 @@ struct llmb_mock {
     struct mock_conn *dead;  /* closed, freed at the end of the loop iteration */
     size_t n_conns;
     uint64_t next_id;
+    uint64_t active;                   /* requests holding a slot */
+    uint64_t n_queued;                 /* requests in the queue */
+    struct mock_conn *q_head, *q_tail; /* the queue for slots, oldest first */
+    int granting;                      /* handing out slots: do not start again */
+    int stopping;                      /* closing everything: hand out no slots */
 
     llmbi_mock_buf tx; /* what is being sent, reused */
     char ev[LLMBI_MOCK_EVENT_MAX];
     char rx[64 * 1024];
 
-    mock_counter requests, events, open_conns, max_open, late_max, over_1ms;
-    mock_counter hist[HIST_BUCKETS];
+    mock_counter requests, events, open_conns, max_open, over_1ms;
+    mock_counter active_now, queued_now, max_active, max_queued;
+    mock_counter faults[LLMB_MOCK_FAULT_KINDS];
+    struct mock_hist late, queue_wait;
 };
 
 static void conn_process_input(llmb_mock *m, struct mock_conn *c);
+static void slot_release(llmb_mock *m, struct mock_conn *c, uint64_t free_ns);
 
 /* ---- statistics ---- */
 
@@ -175,24 +212,77 @@ static uint64_t hist_value(size_t i)
     return ((HIST_SUB + sub) * width + width / 2) * 1000;
 }
 
-static void record_late(llmb_mock *m, uint64_t late_ns, unsigned n)
+static void hist_add(struct mock_hist *h, uint64_t ns, unsigned n)
 {
-    if (n == 0)
-        return;
-    bump(&m->hist[hist_index(late_ns)], n);
-    bump(&m->events, n);
-    if (late_ns > peek(&m->late_max))
-        atomic_store_explicit(&m->late_max, late_ns, memory_order_relaxed);
-    if (late_ns > LLMB_NS_PER_MS)
-        bump(&m->over_1ms, n);
+    bump(&h->bucket[hist_index(ns)], n);
+    if (ns > peek(&h->max))
+        atomic_store_explicit(&h->max, ns, memory_order_relaxed);
 }
 
-void llmb_mock_get_stats(llmb_mock *m, llmb_mock_stats *out)
+static void hist_read(struct mock_hist *h, uint64_t *p50, uint64_t *p99, uint64_t *max)
 {
     uint64_t total = 0, seen = 0, rank50, rank99;
     size_t i;
     int have50 = 0;
 
+    *p50 = *p99 = 0;
+    *max = peek(&h->max);
+    /* Buckets change while we read: rank against the sum of what we read. */
+    for (i = 0; i < HIST_BUCKETS; i++)
+        total += peek(&h->bucket[i]);
+    if (total == 0)
+        return;
+    rank50 = (total + 1) / 2;
+    rank99 = total - total / 100; /* ceil(0.99 * total) */
+    for (i = 0; i < HIST_BUCKETS && seen < rank99; i++) {
+        seen += peek(&h->bucket[i]);
+        if (!have50 && seen >= rank50) {
+            *p50 = hist_value(i);
+            have50 = 1;
+        }
+        if (seen >= rank99)
+            *p99 = hist_value(i);
+    }
+    /* A bucket's middle may pass the exact maximum. */
+    if (*p50 > *max)
+        *p50 = *max;
+    if (*p99 > *max)
+        *p99 = *max;
+}
+
+static void record_late(llmb_mock *m, uint64_t late_ns, unsigned n)
+{
+    if (n == 0)
+        return;
+    hist_add(&m->late, late_ns, n);
+    bump(&m->events, n);
+    if (late_ns > LLMB_NS_PER_MS)
+        bump(&m->over_1ms, n);
+}
+
+static void set_max(mock_counter *max, uint64_t v)
+{
+    if (v > peek(max))
+        atomic_store_explicit(max, v, memory_order_relaxed);
+}
+
+/* Make the load counts visible to other threads. */
+static void publish_load(llmb_mock *m)
+{
+    atomic_store_explicit(&m->active_now, m->active, memory_order_relaxed);
+    atomic_store_explicit(&m->queued_now, m->n_queued, memory_order_relaxed);
+    set_max(&m->max_active, m->active);
+    set_max(&m->max_queued, m->n_queued);
+}
+
+static void fault_fired(llmb_mock *m, llmb_mock_fault kind)
+{
+    bump(&m->faults[kind], 1);
+    bump(&m->faults[LLMB_MOCK_FAULT_NONE], 1);
+}
+
+void llmb_mock_get_stats(llmb_mock *m, llmb_mock_stats *out)
+{
     if (!out)
         return;
     memset(out, 0, sizeof *out);
@@ -200,32 +290,19 @@ void llmb_mock_get_stats(llmb_mock *m, llmb_mock_stats *out)
         return;
     out->requests = peek(&m->requests);
     out->events = peek(&m->events);
-    out->late_max_ns = peek(&m->late_max);
     out->late_over_1ms = peek(&m->over_1ms);
     out->open_connections = peek(&m->open_conns);
     out->max_open_connections = peek(&m->max_open);
     out->realtime = atomic_load_explicit(&m->realtime, memory_order_relaxed);
-    /* Buckets change while we read: rank against the sum of what we read. */
-    for (i = 0; i < HIST_BUCKETS; i++)
-        total += peek(&m->hist[i]);
-    if (total == 0)
-        return;
-    rank50 = (total + 1) / 2;
-    rank99 = total - total / 100; /* ceil(0.99 * total) */
-    for (i = 0; i < HIST_BUCKETS && seen < rank99; i++) {
-        seen += peek(&m->hist[i]);
-        if (!have50 && seen >= rank50) {
-            out->late_p50_ns = hist_value(i);
-            have50 = 1;
-        }
-        if (seen >= rank99)
-            out->late_p99_ns = hist_value(i);
-    }
-    /* A bucket's middle may pass the exact maximum. */
-    if (out->late_p50_ns > out->late_max_ns)
-        out->late_p50_ns = out->late_max_ns;
-    if (out->late_p99_ns > out->late_max_ns)
-        out->late_p99_ns = out->late_max_ns;
+    out->active = peek(&m->active_now);
+    out->queued = peek(&m->queued_now);
+    out->max_active = peek(&m->max_active);
+    out->max_queued = peek(&m->max_queued);
+    for (int k = 0; k < LLMB_MOCK_FAULT_KINDS; k++)
+        out->faults[k] = peek(&m->faults[k]);
+    hist_read(&m->late, &out->late_p50_ns, &out->late_p99_ns, &out->late_max_ns);
+    hist_read(&m->queue_wait, &out->queue_wait_p50_ns, &out->queue_wait_p99_ns,
+              &out->queue_wait_max_ns);
 }
 
 /* ---- the deadline heap ---- */
@@ -354,12 +431,45 @@ static int wait_timeout(llmb_mock *m, int *timeout)
     return arm_timer(m, next);
 }
 
+/* ---- the queue for slots ---- */
+
+static void queue_push(llmb_mock *m, struct mock_conn *c)
+{
+    c->state = CONN_QUEUED;
+    c->q_next = NULL;
+    c->q_prev = m->q_tail;
+    if (m->q_tail)
+        m->q_tail->q_next = c;
+    else
+        m->q_head = c;
+    m->q_tail = c;
+    m->n_queued++;
+    publish_load(m);
+}
+
+static void queue_remove(llmb_mock *m, struct mock_conn *c)
+{
+    if (c->q_prev)
+        c->q_prev->q_next = c->q_next;
+    else
+        m->q_head = c->q_next;
+    if (c->q_next)
+        c->q_next->q_prev = c->q_prev;
+    else
+        m->q_tail = c->q_prev;
+    c->q_prev = c->q_next = NULL;
+    m->n_queued--;
+    publish_load(m);
+}
+
 /* ---- connections ---- */
 
 static void conn_close(llmb_mock *m, struct mock_conn *c)
 {
     if (c->state == CONN_DEAD)
         return;
+    if (c->state == CONN_QUEUED)
+        queue_remove(m, c);
     heap_remove(m, c);
     close(c->fd);
     c->fd = -1;
@@ -376,6 +486,8 @@ static void conn_close(llmb_mock *m, struct mock_conn *c)
     m->dead = c;
     m->n_conns--;
     atomic_store_explicit(&m->open_conns, m->n_conns, memory_order_relaxed);
+    /* A client gone mid-answer frees its slot now. */
+    slot_release(m, c, llmb_now_ns());
 }
 
 static void free_dead(llmb_mock *m)
@@ -399,7 +511,9 @@ static size_t conn_in_limit(const struct mock_conn *c)
         if (c->head_parsed)
             return c->head.head_len + (size_t)c->head.content_length;
         return LLMBI_MOCK_HEAD_MAX;
+    case CONN_QUEUED:
     case CONN_BUSY:
+    case CONN_STALLED:
         return BUSY_IN_MAX;
     case CONN_LINGER:
         return SIZE_MAX;
@@ -438,6 +552,8 @@ static void conn_update_events(llmb_mock *m, struct mock_conn *c)
 /*
  * Send now what the socket takes and keep the rest, in order. Returns -1 when
  * the connection is closed (the caller must stop using it but need not free).
+ * A client is deemed gone when OUT_MAX bytes wait before a write; the bound
+ * is checked before, not after, so that one large answer always goes out.
  */
 static int conn_send(llmb_mock *m, struct mock_conn *c, const char *p, size_t n)
 {
@@ -460,7 +576,7 @@ static int conn_send(llmb_mock *m, struct mock_conn *c, const char *p, size_t n)
         if (n == 0)
             return 0;
     }
-    if (c->out.len + n > OUT_MAX || llmbi_mock_buf_append(&c->out, p, n) != 0) {
+    if (c->out.len > OUT_MAX || llmbi_mock_buf_append(&c->out, p, n) != 0) {
         conn_close(m, c);
         return -1;
     }
@@ -520,9 +636,28 @@ static void printable(char *dst, size_t cap, const char *src, size_t n)
     dst[k] = '\0';
 }
 
-static uint64_t token_time(const llmb_mock *m, const struct mock_conn *c, uint64_t k)
+/* ---- the load model ---- */
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
 {
-    return c->arrival_ns + m->ttft_ns + k * m->itl_ns;
+    return (b > DEADLINE_MAX || a > DEADLINE_MAX - b) ? DEADLINE_MAX : a + b;
+}
+
+static uint64_t sat_mul(uint64_t a, uint64_t n)
+{
+    return (n != 0 && a > DEADLINE_MAX / n) ? DEADLINE_MAX : a * n;
+}
+
+/* What the other active requests add to a time that grows with load. */
+static uint64_t load_cost(const llmb_mock *m, uint64_t per_stream_ns)
+{
+    return m->active > 1 ? sat_mul(per_stream_ns, m->active - 1) : 0;
+}
+
+/* The gap before the next token, as the load is now. */
+static uint64_t token_gap(const llmb_mock *m)
+{
+    return sat_add(m->itl_ns, load_cost(m, m->itl_per_stream_ns));
 }
 
 /* Put an event's JSON (n bytes in m->ev, 0 if it did not fit) into m->tx. */
@@ -531,24 +666,177 @@ static int add_event(llmb_mock *m, const struct mock_conn *c, size_t n)
     return n == 0 ? -1 : llmbi_mock_append_event(&m->tx, c->chunked, m->ev, n);
 }
 
-/* The head of a stream, and for chat the role chunk, into m->tx. The role
- * chunk holds no content, so it leaves at once rather than with a token. */
-static int build_stream_start(llmb_mock *m, const struct mock_conn *c)
+/*
+ * The request on c gets a slot at at_ns (not before its arrival): its first
+ * event is due ttft later. A chat stream's role chunk leaves now: it holds
+ * no content, so it does not wait for a token, but it does wait for the slot,
+ * as a server's first chunk waits for the request to be scheduled.
+ */
+static void grant(llmb_mock *m, struct mock_conn *c, uint64_t at_ns)
 {
-    m->tx.len = 0;
-    if (llmbi_mock_append_stream_head(&m->tx, c->chunked, c->close_after) != 0)
-        return -1;
-    if (c->job.api == LLMBI_MOCK_API_CHAT)
-        return add_event(m, c, llmbi_mock_json_role(m->ev, sizeof m->ev, &c->job));
-    return 0;
+    uint64_t first;
+
+    c->has_slot = 1;
+    c->state = CONN_BUSY;
+    m->active++;
+    publish_load(m);
+    hist_add(&m->queue_wait, at_ns - c->arrival_ns, 1);
+    first = sat_add(sat_add(at_ns, m->ttft_ns), load_cost(m, m->ttft_per_stream_ns));
+    c->next_token = 0;
+    if (!c->job.stream) {
+        uint64_t gaps = c->job.tokens ? c->job.tokens - 1 : 0;
+        heap_push(m, c, sat_add(first, sat_mul(token_gap(m), gaps)));
+        return;
+    }
+    if (c->job.api == LLMBI_MOCK_API_CHAT) {
+        m->tx.len = 0;
+        if (add_event(m, c, llmbi_mock_json_role(m->ev, sizeof m->ev, &c->job)) != 0) {
+            conn_close(m, c);
+            return;
+        }
+        if (conn_send(m, c, m->tx.data, m->tx.len) != 0)
+            return;
+    }
+    heap_push(m, c, first);
 }
+
+/*
+ * Give c's slot back, as of free_ns (when its last event was due, or now),
+ * and hand free slots to the queue, oldest first. A connection that closes
+ * while it gets its slot comes back here: the loop below goes on for it.
+ */
+static void slot_release(llmb_mock *m, struct mock_conn *c, uint64_t free_ns)
+{
+    if (!c->has_slot)
+        return;
+    c->has_slot = 0;
+    m->active--;
+    publish_load(m);
+    if (m->granting || m->stopping)
+        return;
+    m->granting = 1;
+    while (m->q_head && (m->slots == 0 || m->active < m->slots)) {
+        struct mock_conn *d = m->q_head;
+        queue_remove(m, d);
+        grant(m, d, d->arrival_ns > free_ns ? d->arrival_ns : free_ns);
+    }
+    m->granting = 0;
+}
+
+/* ---- faults ---- */
+
+int llmbi_mock_fault_draw(uint64_t seed, uint64_t n, double p)
+{
+    /* SplitMix64's output function of seed + n * golden ratio: a good hash of
+     * (seed, n), so that which requests fail does not depend on their order. */
+    uint64_t z = seed + n * UINT64_C(0x9E3779B97F4A7C15);
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1.0p-53 < p;
+}
+
+/* Does the configured fault hit request n? */
+static int fault_chosen(const llmb_mock *m, uint64_t n)
+{
+    if (m->fault.kind == LLMB_MOCK_FAULT_NONE)
+        return 0;
+    if (m->fault_every > 0)
+        return n % m->fault_every == 0;
+    return llmbi_mock_fault_draw(m->fault_seed, n, m->fault_probability);
+}
+
+/* Faults that end the answer early, and those that add an event to a stream. */
+static int fault_cuts(llmb_mock_fault f)
+{
+    return f == LLMB_MOCK_FAULT_RESET || f == LLMB_MOCK_FAULT_STALL;
+}
+
+static int fault_inserts(llmb_mock_fault f)
+{
+    return f == LLMB_MOCK_FAULT_MALFORMED || f == LLMB_MOCK_FAULT_OVERSIZE ||
+           f == LLMB_MOCK_FAULT_ERROR_EVENT;
+}
+
+/* A status or html fault: the answer, at once and without a slot. */
+static void fault_reply(llmb_mock *m, struct mock_conn *c)
+{
+    int status = llmbi_mock_fault_status(&c->fault);
+    char extra[48];
+    char *body;
+
+    fault_fired(m, c->fault.kind);
+    if (c->fault.kind == LLMB_MOCK_FAULT_HTML) {
+        m->tx.len = 0;
+        if (llmbi_mock_append_html_response(&m->tx, status, c->close_after) != 0) {
+            conn_close(m, c);
+            return;
+        }
+        bump(&m->requests, 1);
+        conn_send(m, c, m->tx.data, m->tx.len);
+        return;
+    }
+    extra[0] = '\0';
+    if (status == 429)
+        llmbi_format(extra, sizeof extra, "Retry-After: %u\r\n", c->fault.retry_after);
+    body = llmbi_mock_body_fault(status);
+    reply(m, c, status, extra, body);
+    free(body);
+}
+
+/* A reset or a stall, when the next event was due. */
+static void fault_cut(llmb_mock *m, struct mock_conn *c)
+{
+    fault_fired(m, c->fault.kind);
+    slot_release(m, c, c->deadline_ns);
+    if (c->fault.kind == LLMB_MOCK_FAULT_RESET) {
+        /* Closing with a zero linger time sends RST and drops unsent bytes. */
+        struct linger lg;
+        memset(&lg, 0, sizeof lg);
+        lg.l_onoff = 1;
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        conn_close(m, c);
+        return;
+    }
+    /* Silent from now on; the client's hang-up or the stop closes it. */
+    llmbi_mock_job_clear(&c->job);
+    c->state = CONN_STALLED;
+    conn_update_events(m, c);
+}
+
+/* The fault's own event into m->tx. */
+static int add_fault_event(llmb_mock *m, const struct mock_conn *c)
+{
+    fault_fired(m, c->fault.kind);
+    switch (c->fault.kind) {
+    case LLMB_MOCK_FAULT_MALFORMED:
+        return add_event(m, c, llmbi_mock_json_malformed(m->ev, sizeof m->ev, &c->job));
+    case LLMB_MOCK_FAULT_OVERSIZE:
+        return llmbi_mock_append_oversize(&m->tx, c->chunked, &c->job, c->fault.size);
+    default:
+        return add_event(m, c, llmbi_mock_json_error_event(m->ev, sizeof m->ev));
+    }
+}
+
+/* ---- answers ---- */
 
 static void start_answer(llmb_mock *m, struct mock_conn *c, llmbi_mock_api api, uint64_t now)
 {
-    char msg[320];
+    char msg[LLMBI_MOCK_FAULT_MSG_MAX];
     const char *body = c->in.data + c->head.head_len;
+    llmbi_mock_fault asked;
     llmb_status st;
 
+    if (c->head.fault_headers > 1) {
+        reply_error(m, c, 400, 0, NULL, "at most one X-Mock-Fault header per request");
+        return;
+    }
+    if (c->head.fault_headers == 1 &&
+        llmbi_mock_parse_fault(c->in.data + c->head.fault_off, c->head.fault_len, &m->fault,
+                               &asked, msg, sizeof msg) != 0) {
+        reply_error(m, c, 400, 0, NULL, msg);
+        return;
+    }
     st = llmbi_mock_decode(body, (size_t)c->head.content_length, api, m->model, m->default_tokens,
                            &c->job, msg, sizeof msg);
     if (st != LLMB_OK) {
@@ -557,23 +845,38 @@ static void start_answer(llmb_mock *m, struct mock_conn *c, llmbi_mock_api api, 
     }
     c->job.id = ++m->next_id;
     c->job.created = (long long)time(NULL);
+    /* The header, when there is one, decides alone: "none" opts out. */
+    if (c->head.fault_headers == 1)
+        c->fault = asked;
+    else if (fault_chosen(m, c->job.id))
+        c->fault = m->fault;
+    else
+        c->fault.kind = LLMB_MOCK_FAULT_NONE;
+    c->fault_at = c->fault.after < c->job.tokens ? c->fault.after : c->job.tokens;
+    if (c->fault.kind == LLMB_MOCK_FAULT_STATUS || c->fault.kind == LLMB_MOCK_FAULT_429 ||
+        c->fault.kind == LLMB_MOCK_FAULT_HTML) {
+        llmbi_mock_job_clear(&c->job);
+        fault_reply(m, c);
+        return;
+    }
     c->arrival_ns = now;
-    c->next_token = 0;
     /* HTTP/1.0 has no chunks: the end of the stream is the end of the connection. */
     c->chunked = c->head.version_minor >= 1;
     c->state = CONN_BUSY;
-    if (!c->job.stream) {
-        uint64_t last = c->job.tokens ? c->job.tokens - 1 : 0;
-        heap_push(m, c, token_time(m, c, last));
-        return;
+    /* A stream's head leaves at once, as a server's does, even when it must queue. */
+    if (c->job.stream) {
+        m->tx.len = 0;
+        if (llmbi_mock_append_stream_head(&m->tx, c->chunked, c->close_after) != 0) {
+            conn_close(m, c);
+            return;
+        }
+        if (conn_send(m, c, m->tx.data, m->tx.len) != 0)
+            return;
     }
-    if (build_stream_start(m, c) != 0) {
-        conn_close(m, c);
-        return;
-    }
-    if (conn_send(m, c, m->tx.data, m->tx.len) != 0)
-        return;
-    heap_push(m, c, token_time(m, c, 0));
+    if (!m->q_head && (m->slots == 0 || m->active < m->slots))
+        grant(m, c, now);
+    else
+        queue_push(m, c);
 }
 
 static int path_is(const struct mock_conn *c, const char *path)
@@ -711,51 +1014,105 @@ out:
 static int send_timed(llmb_mock *m, struct mock_conn *c, unsigned events, int last)
 {
     uint64_t now = llmb_now_ns();
+    int rc;
     record_late(m, now > c->deadline_ns ? now - c->deadline_ns : 0, events);
     if (last)
         bump(&m->requests, 1);
-    return conn_send(m, c, m->tx.data, m->tx.len);
+    rc = conn_send(m, c, m->tx.data, m->tx.len);
+    /* An oversize event or a long whole answer should not pin its memory. */
+    if (m->tx.cap > TX_KEEP) {
+        m->tx.len = 0;
+        llmbi_mock_buf_shrink(&m->tx, TX_KEEP);
+    }
+    return rc;
 }
 
 static void answer_done(llmb_mock *m, struct mock_conn *c)
 {
+    /* First the slot, so that the queue is served before this connection's next request. */
+    slot_release(m, c, c->deadline_ns);
     llmbi_mock_job_clear(&c->job);
+    c->fault.kind = LLMB_MOCK_FAULT_NONE;
     c->state = CONN_IDLE;
     conn_process_input(m, c);
 }
 
-/* Token k (if any) and, when it is the last, the end of the stream, into m->tx. */
-static int build_stream_step(llmb_mock *m, const struct mock_conn *c, uint64_t k, int last)
+/*
+ * Step k of a stream into m->tx: token k (if any), the end when `last`, and
+ * an inserted fault's event when due: before token k when k is where it
+ * goes, or after the last token when it goes beyond. *events counts the
+ * timed events; *end says whether the stream ends here.
+ */
+static int build_stream_step(llmb_mock *m, const struct mock_conn *c, uint64_t k, int last,
+                             unsigned *events, int *end)
 {
     const llmbi_mock_job *job = &c->job;
+    llmb_mock_fault f = c->fault.kind;
+    int before = fault_inserts(f) && k == c->fault_at && k < job->tokens;
+    int after = fault_inserts(f) && last && c->fault_at >= job->tokens;
+    int no_usage = f == LLMB_MOCK_FAULT_NO_USAGE;
+
     m->tx.len = 0;
-    if (k < job->tokens && add_event(m, c, llmbi_mock_json_token(m->ev, sizeof m->ev, job, k)) != 0)
-        return -1;
+    *events = 0;
+    *end = last;
+    if (before) {
+        if (add_fault_event(m, c) != 0)
+            return -1;
+        ++*events;
+        if (f == LLMB_MOCK_FAULT_ERROR_EVENT) {
+            *end = 1;
+            return llmbi_mock_append_done(&m->tx, c->chunked, 0);
+        }
+    }
+    if (k < job->tokens) {
+        if (add_event(m, c, llmbi_mock_json_token(m->ev, sizeof m->ev, job, k)) != 0)
+            return -1;
+        ++*events;
+    }
+    if (after) {
+        if (add_fault_event(m, c) != 0)
+            return -1;
+        ++*events;
+        if (f == LLMB_MOCK_FAULT_ERROR_EVENT)
+            return llmbi_mock_append_done(&m->tx, c->chunked, 0);
+    }
     if (!last)
         return 0;
-    if (add_event(m, c, llmbi_mock_json_finish(m->ev, sizeof m->ev, job, m->usage)) != 0)
+    if (no_usage || f == LLMB_MOCK_FAULT_NO_DONE)
+        fault_fired(m, f);
+    if (add_event(m, c,
+                  llmbi_mock_json_finish(m->ev, sizeof m->ev, job,
+                                         no_usage ? LLMB_MOCK_USAGE_NONE : m->usage)) != 0)
         return -1;
-    if (m->usage == LLMB_MOCK_USAGE_FINAL && job->include_usage &&
+    ++*events;
+    if (m->usage == LLMB_MOCK_USAGE_FINAL && job->include_usage && !no_usage &&
         add_event(m, c, llmbi_mock_json_usage(m->ev, sizeof m->ev, job)) != 0)
         return -1;
-    return llmbi_mock_append_done(&m->tx, c->chunked);
+    return llmbi_mock_append_done(&m->tx, c->chunked, f == LLMB_MOCK_FAULT_NO_DONE);
 }
 
 static void stream_step(llmb_mock *m, struct mock_conn *c)
 {
     uint64_t k = c->next_token;
-    int last = k + 1 >= c->job.tokens; /* with no tokens, the finish leaves at ttft */
+    unsigned events;
+    int last, end;
 
-    if (build_stream_step(m, c, k, last) != 0) {
+    if (fault_cuts(c->fault.kind) && k == c->fault_at) {
+        fault_cut(m, c);
+        return;
+    }
+    /* With no tokens, the finish leaves at ttft; a stream to be cut never finishes. */
+    last = k + 1 >= c->job.tokens && !fault_cuts(c->fault.kind);
+    if (build_stream_step(m, c, k, last, &events, &end) != 0) {
         conn_close(m, c);
         return;
     }
-    /* Timed events: the token, and the finish chunk with the last one. */
-    if (send_timed(m, c, (k < c->job.tokens) + (unsigned)last, last) != 0)
+    if (send_timed(m, c, events, end) != 0)
         return;
-    if (!last) {
+    if (!end) {
+        /* Due a gap after this step was due, not after it left: lateness does not add up. */
         c->next_token = k + 1;
-        heap_push(m, c, token_time(m, c, k + 1));
+        heap_push(m, c, sat_add(c->deadline_ns, token_gap(m)));
         return;
     }
     answer_done(m, c);
@@ -763,12 +1120,19 @@ static void stream_step(llmb_mock *m, struct mock_conn *c)
 
 static void whole_answer(llmb_mock *m, struct mock_conn *c)
 {
-    char *body = llmbi_mock_body_completion(&c->job);
+    size_t len = 0;
+    char *body;
     int rc;
+
+    if (fault_cuts(c->fault.kind)) {
+        fault_cut(m, c);
+        return;
+    }
+    if (c->fault.kind != LLMB_MOCK_FAULT_NONE)
+        fault_fired(m, c->fault.kind);
+    body = llmbi_mock_body_completion(&c->job, &c->fault, &len);
     m->tx.len = 0;
-    rc = body ? llmbi_mock_append_json_response(&m->tx, 200, NULL, c->close_after, body,
-                                                strlen(body))
-              : -1;
+    rc = body ? llmbi_mock_append_json_response(&m->tx, 200, NULL, c->close_after, body, len) : -1;
     free(body);
     if (rc != 0) {
         conn_close(m, c);
@@ -948,9 +1312,11 @@ static void accept_some(llmb_mock *m)
 
 static void close_all(llmb_mock *m)
 {
+    m->stopping = 1;
     while (m->conns)
         conn_close(m, m->conns);
     free_dead(m);
+    m->stopping = 0;
 }
 
 /* ---- public API ---- */
@@ -1018,6 +1384,41 @@ static int ms_ok(double ms)
     return isfinite(ms) && ms >= 0.0 && ms <= MAX_MS;
 }
 
+/* The fault options, checked one by one so that the message names the culprit. */
+static int faults_ok(const llmb_mock_options *o, llmb_error *err)
+{
+    if ((unsigned)o->fault >= LLMB_MOCK_FAULT_KINDS) {
+        llmbi_error_set(err, "fault is not a llmb_mock_fault");
+        return 0;
+    }
+    if (!isfinite(o->fault_probability) || o->fault_probability < 0.0 ||
+        o->fault_probability > 1.0) {
+        llmbi_error_set(err, "fault_probability must be from 0 to 1");
+        return 0;
+    }
+    if (o->fault_after > LLMBI_MOCK_TOKENS_MAX) {
+        llmbi_error_set(err, "fault_after must be at most %u", LLMBI_MOCK_TOKENS_MAX);
+        return 0;
+    }
+    if (o->fault_status != 0 &&
+        (o->fault_status < (o->fault == LLMB_MOCK_FAULT_STATUS ? 400 : 200) ||
+         o->fault_status > 599)) {
+        llmbi_error_set(err, "fault_status must be 0 or from %d to 599",
+                        o->fault == LLMB_MOCK_FAULT_STATUS ? 400 : 200);
+        return 0;
+    }
+    if (o->fault_retry_after > LLMBI_MOCK_RETRY_MAX) {
+        llmbi_error_set(err, "fault_retry_after must be at most %u", LLMBI_MOCK_RETRY_MAX);
+        return 0;
+    }
+    if (o->fault_size < LLMBI_MOCK_OVERSIZE_MIN || o->fault_size > LLMBI_MOCK_OVERSIZE_MAX) {
+        llmbi_error_set(err, "fault_size must be from %u to %u bytes", LLMBI_MOCK_OVERSIZE_MIN,
+                        LLMBI_MOCK_OVERSIZE_MAX);
+        return 0;
+    }
+    return 1;
+}
+
 llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out, llmb_error *err)
 {
     static const llmb_mock_options defaults = LLMB_MOCK_OPTIONS_INIT;
@@ -1034,10 +1435,16 @@ llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out, llmb_e
         opts = &defaults;
     host = opts->host ? opts->host : defaults.host;
     model = opts->model ? opts->model : defaults.model;
-    if (!ms_ok(opts->ttft_ms) || !ms_ok(opts->itl_ms)) {
-        llmbi_error_set(err, "ttft_ms and itl_ms must be from 0 to %.0f", MAX_MS);
+    if (!ms_ok(opts->ttft_ms) || !ms_ok(opts->itl_ms) || !ms_ok(opts->itl_per_stream_ms) ||
+        !ms_ok(opts->ttft_per_stream_ms)) {
+        llmbi_error_set(err,
+                        "ttft_ms, itl_ms, itl_per_stream_ms and ttft_per_stream_ms must be "
+                        "from 0 to %.0f",
+                        MAX_MS);
         goto out;
     }
+    if (!faults_ok(opts, err))
+        goto out;
     if (opts->port > 65535 || opts->max_connections == 0 ||
         opts->default_tokens > LLMBI_MOCK_TOKENS_MAX || strlen(model) > LLMBI_MOCK_MODEL_MAX ||
         (unsigned)opts->usage > LLMB_MOCK_USAGE_NONE || opts->spin_us > 1000000 ||
@@ -1066,6 +1473,17 @@ llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out, llmb_e
     m->itl_ns = llmb_s_to_ns(opts->itl_ms / 1000.0);
     m->spin_ns = (uint64_t)opts->spin_us * 1000;
     m->rt_priority = opts->rt_priority;
+    m->slots = opts->slots;
+    m->itl_per_stream_ns = llmb_s_to_ns(opts->itl_per_stream_ms / 1000.0);
+    m->ttft_per_stream_ns = llmb_s_to_ns(opts->ttft_per_stream_ms / 1000.0);
+    m->fault.kind = opts->fault;
+    m->fault.after = opts->fault_after;
+    m->fault.status = opts->fault_status;
+    m->fault.retry_after = opts->fault_retry_after;
+    m->fault.size = opts->fault_size;
+    m->fault_every = opts->fault_every;
+    m->fault_probability = opts->fault_probability;
+    m->fault_seed = opts->fault_seed;
 
     rc = listen_on(m, host, opts->port, err);
     if (rc != LLMB_OK)

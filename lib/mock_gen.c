@@ -309,6 +309,58 @@ size_t llmbi_mock_json_usage(char *dst, size_t cap, const llmbi_mock_job *job)
                       snprintf(dst + p, cap - p, "],\"usage\":" USAGE_FMT "}", pt, ct, pt + ct));
 }
 
+size_t llmbi_mock_json_malformed(char *dst, size_t cap, const llmbi_mock_job *job)
+{
+    /* A token chunk broken off inside its text, as a server that dies mid-write sends. */
+    size_t p = chunk_prefix(dst, cap, job);
+    if (p == 0)
+        return 0;
+    return chunk_rest(cap, p,
+                      snprintf(dst + p, cap - p, "%s",
+                               job->api == LLMBI_MOCK_API_CHAT ? "{\"index\":0,\"delta\":{\"content\":\"Mo"
+                                                               : "{\"index\":0,\"text\":\"Mo"));
+}
+
+size_t llmbi_mock_json_error_event(char *dst, size_t cap)
+{
+    return fitted(snprintf(dst, cap,
+                           "{\"error\":{\"message\":\"mock fault: generation failed mid-stream\","
+                           "\"type\":\"server_error\"}}"),
+                  cap);
+}
+
+int llmbi_mock_append_oversize(llmbi_mock_buf *b, int chunked, const llmbi_mock_job *job,
+                               size_t size)
+{
+    static const char pad_open[] = "],\"mock_padding\":\"";
+    static const char pad_close[] = "\"}";
+    char prefix[LLMBI_MOCK_EVENT_MAX], size_line[24];
+    size_t p = chunk_prefix(prefix, sizeof prefix, job), fixed, pad;
+    if (p == 0)
+        return -1;
+    fixed = p + sizeof pad_open - 1 + sizeof pad_close - 1;
+    if (size < fixed)
+        return -1;
+    pad = size - fixed;
+    if (chunked) {
+        int k = snprintf(size_line, sizeof size_line, "%zx\r\n", size + 8);
+        if (llmbi_mock_buf_append(b, size_line, fitted(k, sizeof size_line)) != 0)
+            return -1;
+    }
+    if (llmbi_mock_buf_append(b, "data: ", 6) != 0 || llmbi_mock_buf_append(b, prefix, p) != 0 ||
+        llmbi_mock_buf_append(b, pad_open, sizeof pad_open - 1) != 0)
+        return -1;
+    /* Grow once, then fill in place: megabytes of padding, byte by byte, would be slow. */
+    if (llmbi_mock_buf_reserve(b, pad) != 0)
+        return -1;
+    memset(b->data + b->len, 'x', pad);
+    b->len += pad;
+    if (llmbi_mock_buf_append(b, pad_close, sizeof pad_close - 1) != 0 ||
+        llmbi_mock_buf_append(b, "\n\n", 2) != 0)
+        return -1;
+    return chunked ? llmbi_mock_buf_append(b, "\r\n", 2) : 0;
+}
+
 int llmbi_mock_append_event(llmbi_mock_buf *b, int chunked, const char *payload, size_t n)
 {
     char size_line[24];
@@ -327,10 +379,13 @@ int llmbi_mock_append_event(llmbi_mock_buf *b, int chunked, const char *payload,
     return 0;
 }
 
-int llmbi_mock_append_done(llmbi_mock_buf *b, int chunked)
+int llmbi_mock_append_done(llmbi_mock_buf *b, int chunked, int no_done)
 {
     static const char done_chunked[] = "e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n";
     static const char done_plain[] = "data: [DONE]\n\n";
+    static const char last_chunk[] = "0\r\n\r\n";
+    if (no_done)
+        return chunked ? llmbi_mock_buf_append(b, last_chunk, sizeof last_chunk - 1) : 0;
     if (chunked)
         return llmbi_mock_buf_append(b, done_chunked, sizeof done_chunked - 1);
     return llmbi_mock_buf_append(b, done_plain, sizeof done_plain - 1);
@@ -371,6 +426,32 @@ int llmbi_mock_append_json_response(llmbi_mock_buf *b, int status, const char *e
     return 0;
 }
 
+int llmbi_mock_append_html_response(llmbi_mock_buf *b, int status, int close)
+{
+    char head[256], body[512];
+    const char *reason = llmbi_mock_reason(status);
+    /* What a proxy in front of a server says when the server is not there. */
+    size_t bn = fitted(snprintf(body, sizeof body,
+                                "<!DOCTYPE html>\n<html>\n<head><title>%d %s</title></head>\n"
+                                "<body>\n<h1>%d %s</h1>\n<p>llmbench-mock: injected fault</p>\n"
+                                "</body>\n</html>\n",
+                                status, reason, status, reason),
+                       sizeof body);
+    size_t hn = fitted(snprintf(head, sizeof head,
+                                "HTTP/1.1 %d %s\r\n"
+                                "Server: llmbench-mock\r\n"
+                                "Content-Type: text/html\r\n"
+                                "Content-Length: %zu\r\n"
+                                "%s\r\n",
+                                status, reason, bn, close ? "Connection: close\r\n" : ""),
+                       sizeof head);
+    if (bn == 0 || hn == 0)
+        return -1;
+    if (llmbi_mock_buf_append(b, head, hn) != 0 || llmbi_mock_buf_append(b, body, bn) != 0)
+        return -1;
+    return 0;
+}
+
 /* Build a JSON text, taking the reference to v; NULL when out of memory. */
 static char *dump_compact(json_t *v)
 {
@@ -389,15 +470,46 @@ static json_t *usage_object(const llmbi_mock_job *job)
                      (json_int_t)(job->prompt_tokens + job->tokens));
 }
 
-char *llmbi_mock_body_completion(const llmbi_mock_job *job)
+/* Pad a compact JSON object of *len bytes to `size` bytes with one more member. */
+static char *pad_object(char *s, size_t *len, size_t size)
+{
+    static const char open[] = ",\"mock_padding\":\"";
+    /* The object without its '}', the member's start, the padding, then '"}'. */
+    size_t fixed = *len - 1 + sizeof open - 1 + 2;
+    char *out;
+    if (*len < 2 || size < fixed)
+        return s;
+    out = realloc(s, size + 1);
+    if (!out) {
+        free(s);
+        return NULL;
+    }
+    memcpy(out + *len - 1, open, sizeof open - 1);
+    memset(out + *len - 1 + sizeof open - 1, 'x', size - fixed);
+    memcpy(out + size - 2, "\"}", 3);
+    *len = size;
+    return out;
+}
+
+char *llmbi_mock_body_completion(const llmbi_mock_job *job, const llmbi_mock_fault *f,
+                                 size_t *len)
 {
     llmbi_mock_buf text = {0};
     json_t *text_json = NULL;
-    json_t *choice;
+    json_t *choice, *root;
     char id[48];
     char *out = NULL;
     const char *reason = job->limit_given ? "length" : "stop";
     int chat = job->api == LLMBI_MOCK_API_CHAT;
+    llmb_mock_fault kind = f ? f->kind : LLMB_MOCK_FAULT_NONE;
+
+    if (kind == LLMB_MOCK_FAULT_ERROR_EVENT) {
+        char ev[256];
+        size_t n = llmbi_mock_json_error_event(ev, sizeof ev);
+        out = n ? llmbi_strdup(ev) : NULL;
+        *len = n;
+        return out;
+    }
 
     for (uint64_t k = 0; k < job->tokens; k++) {
         int space;
@@ -417,10 +529,22 @@ char *llmbi_mock_body_completion(const llmbi_mock_job *job)
     else
         choice = json_pack("{s:i,s:O,s:n,s:s}", "index", 0, "text", text_json, "logprobs",
                            "finish_reason", reason);
-    out = dump_compact(json_pack("{s:s,s:s,s:I,s:O,s:[o],s:o}", "id", id, "object",
-                                 chat ? "chat.completion" : "text_completion", "created",
-                                 (json_int_t)job->created, "model", (json_t *)job->model, "choices",
-                                 choice, "usage", usage_object(job)));
+    root = json_pack("{s:s,s:s,s:I,s:O,s:[o]}", "id", id, "object",
+                     chat ? "chat.completion" : "text_completion", "created",
+                     (json_int_t)job->created, "model", (json_t *)job->model, "choices", choice);
+    if (root && kind != LLMB_MOCK_FAULT_NO_USAGE &&
+        json_object_set_new(root, "usage", usage_object(job)) != 0) {
+        json_decref(root);
+        root = NULL;
+    }
+    out = dump_compact(root);
+    if (!out)
+        goto out;
+    *len = strlen(out);
+    if (kind == LLMB_MOCK_FAULT_MALFORMED)
+        *len /= 2; /* an object cut anywhere before its last '}' is not JSON */
+    else if (kind == LLMB_MOCK_FAULT_OVERSIZE)
+        out = pad_object(out, len, f->size);
 out:
     json_decref(text_json);
     llmbi_mock_buf_free(&text);
@@ -432,6 +556,18 @@ char *llmbi_mock_body_error(int status, const char *message)
     const char *type = status >= 500 ? "server_error" : "invalid_request_error";
     return dump_compact(
         json_pack("{s:{s:s,s:s,s:n}}", "error", "message", message, "type", type, "code"));
+}
+
+char *llmbi_mock_body_fault(int status)
+{
+    char msg[96];
+    llmbi_format(msg, sizeof msg, "mock fault: injected HTTP %d %s", status,
+                 llmbi_mock_reason(status));
+    /* As OpenAI words a rate limit; other codes as the mock's own errors. */
+    if (status == 429)
+        return dump_compact(json_pack("{s:{s:s,s:s,s:s}}", "error", "message", msg, "type",
+                                      "requests", "code", "rate_limit_exceeded"));
+    return llmbi_mock_body_error(status, msg);
 }
 
 char *llmbi_mock_body_models(const char *model, long long created)
@@ -449,12 +585,35 @@ static json_int_t ns_to_us(uint64_t ns)
 
 char *llmbi_mock_body_stats(const llmb_mock_stats *st)
 {
-    return dump_compact(json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "requests", (json_int_t)st->requests, "events",
-        (json_int_t)st->events, "late_p50_us", ns_to_us(st->late_p50_ns), "late_p99_us",
-        ns_to_us(st->late_p99_ns), "late_max_us", ns_to_us(st->late_max_ns), "late_over_1ms",
-        (json_int_t)st->late_over_1ms, "open_connections", (json_int_t)st->open_connections,
-        "max_open_connections", (json_int_t)st->max_open_connections, "realtime", st->realtime));
+    json_t *root, *faults;
+    root = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+                     "requests", (json_int_t)st->requests, "events", (json_int_t)st->events,
+                     "late_p50_us", ns_to_us(st->late_p50_ns), "late_p99_us",
+                     ns_to_us(st->late_p99_ns), "late_max_us", ns_to_us(st->late_max_ns),
+                     "late_over_1ms", (json_int_t)st->late_over_1ms, "open_connections",
+                     (json_int_t)st->open_connections, "max_open_connections",
+                     (json_int_t)st->max_open_connections, "realtime", st->realtime, "active",
+                     (json_int_t)st->active, "queued", (json_int_t)st->queued, "max_active",
+                     (json_int_t)st->max_active, "max_queued", (json_int_t)st->max_queued,
+                     "queue_wait_p50_us", ns_to_us(st->queue_wait_p50_ns), "queue_wait_p99_us",
+                     ns_to_us(st->queue_wait_p99_ns), "queue_wait_max_us",
+                     ns_to_us(st->queue_wait_max_ns));
+    faults = json_pack("{s:I}", "total", (json_int_t)st->faults[LLMB_MOCK_FAULT_NONE]);
+    for (int k = 1; faults && k < LLMB_MOCK_FAULT_KINDS; k++) {
+        if (json_object_set_new(faults, llmb_mock_fault_name((llmb_mock_fault)k),
+                                json_integer((json_int_t)st->faults[k])) != 0) {
+            json_decref(faults);
+            faults = NULL;
+        }
+    }
+    /* json_object_set_new takes the reference to faults even when it fails. */
+    if (!root || !faults || json_object_set_new(root, "faults", faults) != 0) {
+        if (!root)
+            json_decref(faults);
+        json_decref(root);
+        return NULL;
+    }
+    return dump_compact(root);
 }
 
 const char *llmbi_mock_reason(int status)
@@ -466,20 +625,36 @@ const char *llmbi_mock_reason(int status)
         return "OK";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
     case 404:
         return "Not Found";
     case 405:
         return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
     case 413:
         return "Content Too Large";
     case 417:
         return "Expectation Failed";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
     case 431:
         return "Request Header Fields Too Large";
     case 500:
         return "Internal Server Error";
     case 501:
         return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
     default:
         return "Unknown";
     }

@@ -37,6 +37,7 @@ typedef struct rec_copy {
     llmb_record r;
     uint64_t chunks[256];
     char error[512];
+    char xid[80];
 } rec_copy;
 
 typedef struct collector {
@@ -44,6 +45,7 @@ typedef struct collector {
     size_t n;
     size_t progress_calls;
     double stop_after_s; /* if > 0, another thread stops the run after this long */
+    int no_chunk_times;  /* the run does not keep chunk times */
 } collector;
 
 static void on_record(const llmb_record *r, void *user)
@@ -54,9 +56,13 @@ static void on_record(const llmb_record *r, void *user)
     d = &c->recs[c->n++];
     d->r = *r;
     assert_true(r->n_chunks <= 256);
-    /* These runs keep chunk times; the record's summary fields must agree. */
-    assert_true(r->n_chunks == 0 || r->chunk_ns != NULL);
-    if (r->n_chunks) {
+    /* Chunk times come only when the run keeps them; the record's own
+     * first/last fields are there either way and must agree with them. */
+    assert_true(r->n_chunks == 0 || (r->chunk_ns != NULL) == !c->no_chunk_times);
+    if (r->n_chunks && !r->chunk_ns) {
+        assert_true(r->first_chunk_ns <= r->last_chunk_ns);
+        assert_true(r->last_chunk_ns <= r->end_ns);
+    } else if (r->n_chunks) {
         memcpy(d->chunks, r->chunk_ns, r->n_chunks * sizeof(uint64_t));
         assert_int_equal(r->first_chunk_ns, r->chunk_ns[0]);
         assert_int_equal(r->last_chunk_ns, r->chunk_ns[r->n_chunks - 1]);
@@ -64,6 +70,8 @@ static void on_record(const llmb_record *r, void *user)
     d->r.chunk_ns = d->chunks;
     snprintf(d->error, sizeof d->error, "%s", r->error);
     d->r.error = d->error;
+    snprintf(d->xid, sizeof d->xid, "%s", r->x_request_id);
+    d->r.x_request_id = d->xid;
 }
 
 static void on_progress(const llmb_progress *p, void *user)
@@ -285,8 +293,9 @@ typedef struct script {
     unsigned port;
     const char *response; /* sent after the request is read */
     size_t response_len;
-    double hold_s; /* keep the connection open this long after sending */
+    double hold_s;        /* keep the connection open this long after sending */
     pthread_t th;
+    char request[8192];   /* what the client sent */
 } script;
 
 static void *script_main(void *arg)
@@ -314,6 +323,7 @@ static void *script_main(void *arg)
         if (hdr_end && cl && got >= (size_t)(hdr_end + 4 - buf) + strtoul(cl + 15, NULL, 10))
             break;
     }
+    memcpy(s->request, buf, got < sizeof s->request ? got : sizeof s->request - 1);
     if (write(c, s->response, s->response_len) < 0) {
         /* the client went away; nothing to do */
     }
@@ -489,6 +499,55 @@ static void test_runner_usage_and_counts(void **state)
     free(c);
 }
 
+static void test_runner_request_headers(void **state)
+{
+    /* Every request says who it is (X-Request-Id: run id and number), and
+     * carries the key only as an Authorization header. */
+    script s;
+    collector *c = calloc(1, sizeof *c);
+    llmb_endpoint *ep;
+    llmb_schedule *sc;
+    llmb_runner *r;
+    llmb_run_options o = LLMB_RUN_OPTIONS_INIT;
+    llmb_error e;
+    char url[64];
+    (void)state;
+    script_up(&s, SSE_HEAD CHUNK("a") "data: [DONE]\n\n", 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1", s.port);
+    assert_int_equal(llmb_endpoint_new("mock", &ep, &e), LLMB_OK);
+    assert_int_equal(llmb_endpoint_set_base_url(ep, url, &e), LLMB_OK);
+    assert_int_equal(llmb_endpoint_set_model(ep, "m", &e), LLMB_OK);
+    assert_int_equal(llmb_endpoint_set_api_key(ep, "sk-test-42", &e), LLMB_OK);
+    assert_int_equal(llmb_schedule_sequential(0, &sc, &e), LLMB_OK);
+    o.requests = 1;
+    o.run_id = "run-7";
+    o.on_record = on_record;
+    o.record_user = c;
+    c->no_chunk_times = 1; /* the default: no per-chunk array */
+    assert_int_equal(llmb_runner_new(ep, sc, &o, &r, &e), LLMB_OK);
+    assert_string_equal(llmb_runner_run_id(r), "run-7");
+    assert_int_equal(llmb_runner_run(r), LLMB_OK);
+    script_down(&s);
+    assert_non_null(strstr(s.request, "\r\nX-Request-Id: run-7-1\r\n"));
+    assert_non_null(strstr(s.request, "\r\nAuthorization: Bearer sk-test-42\r\n"));
+    assert_non_null(strstr(s.request, "\"stream_options\":{\"include_usage\":true}"));
+    assert_null(strstr(s.request, "Expect:"));
+    assert_int_equal(c->n, 1);
+    assert_string_equal(c->recs[0].r.x_request_id, "run-7-1");
+    llmb_runner_free(r);
+    llmb_schedule_free(sc);
+    llmb_endpoint_free(ep);
+    /* A bad run id is refused. */
+    o.run_id = "bad id!";
+    assert_int_equal(llmb_endpoint_new("mock", &ep, &e), LLMB_OK);
+    assert_int_equal(llmb_endpoint_set_model(ep, "m", &e), LLMB_OK);
+    assert_int_equal(llmb_schedule_sequential(0, &sc, &e), LLMB_OK);
+    assert_int_equal(llmb_runner_new(ep, sc, &o, &r, &e), LLMB_ERR_INVALID);
+    llmb_schedule_free(sc);
+    llmb_endpoint_free(ep);
+    free(c);
+}
+
 static void test_runner_connection_refused(void **state)
 {
     collector *c = calloc(1, sizeof *c);
@@ -522,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_runner_error_event),
         cmocka_unit_test(test_runner_timeout_keeps_partial),
         cmocka_unit_test(test_runner_usage_and_counts),
+        cmocka_unit_test(test_runner_request_headers),
         cmocka_unit_test(test_runner_connection_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -390,6 +390,268 @@ static void test_tools_sigint_records_in_flight(void **state)
     run_result_free(&res);
 }
 
+/* The most requests of a results table in flight at one instant. */
+static size_t max_overlap(const llmb_table *t)
+{
+    size_t rows = llmb_table_rows(t), best = 0;
+    for (size_t i = 0; i < rows; i++) {
+        double at = cell_num(t, i, "start_s");
+        size_t n = 0;
+        for (size_t j = 0; j < rows; j++) {
+            double s0 = cell_num(t, j, "start_s"), s1 = s0 + cell_num(t, j, "time_taken_s");
+            if (s0 <= at && at < s1)
+                n++;
+        }
+        if (n > best)
+            best = n;
+    }
+    return best;
+}
+
+static json_t *load_json(const char *path)
+{
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    if (!j)
+        fail_msg("%s: %s", path, je.text);
+    return j;
+}
+
+static void test_tools_closed_loop_never_exceeds_n(void **state)
+{
+    mock_proc m;
+    run_result res;
+    llmb_table *t;
+    json_t *j;
+    (void)state;
+    mock_start(&m, timing_args);
+    {
+        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--concurrency", "3",
+                              "--requests", "12", "--max-tokens", "5", "--summary", "s.json",
+                              "--quiet", NULL};
+        run_tool(&res, 60, NULL, argv);
+    }
+    mock_stop(&m);
+    if (res.exit_code != 0)
+        fail_msg("llm-conc exited %d: %s", res.exit_code, res.err);
+    t = load_results("results.csv");
+    assert_int_equal(llmb_table_rows(t), 12);
+    /* Exactly 3 in flight: never more, and 3 at some point. */
+    assert_int_equal(max_overlap(t), 3);
+    for (size_t r = 0; r < 12; r++) {
+        assert_string_equal(cell_str(t, r, "schedule"), "concurrency");
+        assert_true(cell_num(t, r, "level") == 3);
+        /* A closed loop sends as soon as a slot frees: no wait beyond the client's own. */
+        assert_true(cell_num(t, r, "wait_ms") < 5);
+    }
+    j = load_json("s.json");
+    assert_int_equal(json_integer_value(json_object_get(j, "peak_in_flight")), 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "max_concurrency")), 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "completed")), 12);
+    json_decref(j);
+    llmb_table_free(t);
+    run_result_free(&res);
+}
+
+static void test_tools_open_loop_cap_records_wait(void **state)
+{
+    /* Requests due every 10 ms, each taking about 72 ms (40 + 4 x 8), at most 2
+     * in flight: the later ones wait, and the wait is recorded. */
+    mock_proc m;
+    run_result res;
+    llmb_table *t;
+    double most_wait = 0;
+    (void)state;
+    mock_start(&m, timing_args);
+    {
+        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--rate", "100",
+                              "--arrival", "constant", "--max-concurrency", "2", "--requests",
+                              "8", "--max-tokens", "5", "--quiet", NULL};
+        run_tool(&res, 60, NULL, argv);
+    }
+    mock_stop(&m);
+    if (res.exit_code != 0)
+        fail_msg("llm-conc exited %d: %s", res.exit_code, res.err);
+    t = load_results("results.csv");
+    assert_int_equal(llmb_table_rows(t), 8);
+    assert_true(max_overlap(t) <= 2);
+    for (size_t r = 0; r < 8; r++) {
+        double n = cell_num(t, r, "request"), wait = cell_num(t, r, "wait_ms");
+        assert_true(fabs(cell_num(t, r, "intended_s") - (n - 1) * 0.01) < 1e-6);
+        /* wait = start - intended, and the corrected readings add it back. */
+        assert_true(fabs(wait - (cell_num(t, r, "start_s") - cell_num(t, r, "intended_s")) * 1e3) <
+                    0.01);
+        assert_true(fabs(cell_num(t, r, "corrected_ttft_ms") - (cell_num(t, r, "ttft_ms") + wait)) <
+                    0.01);
+        assert_true(fabs(cell_num(t, r, "corrected_e2e_ms") - (cell_num(t, r, "e2e_ms") + wait)) <
+                    0.01);
+        if (wait > most_wait)
+            most_wait = wait;
+    }
+    /* Request 8, due at 70 ms, cannot start before about three generations. */
+    assert_true(most_wait > 100);
+    llmb_table_free(t);
+    run_result_free(&res);
+}
+
+static void test_tools_warmup_and_duration(void **state)
+{
+    mock_proc m;
+    run_result res;
+    llmb_table *t;
+    json_t *j;
+    size_t warm = 0;
+    (void)state;
+    mock_start(&m, timing_args);
+    {
+        /* 20 req/s for 1 s: requests due at 0, 50, ..., 950 ms; the first 3 are warmup. */
+        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--rate", "20",
+                              "--arrival", "constant", "--duration", "1", "--warmup", "3",
+                              "--max-tokens", "3", "--summary", "s.json", "--quiet", NULL};
+        run_tool(&res, 60, NULL, argv);
+    }
+    mock_stop(&m);
+    if (res.exit_code != 0)
+        fail_msg("llm-conc exited %d: %s", res.exit_code, res.err);
+    t = load_results("results.csv");
+    assert_int_equal(llmb_table_rows(t), 20);
+    for (size_t r = 0; r < 20; r++) {
+        double n = cell_num(t, r, "request");
+        assert_true(cell_num(t, r, "intended_s") < 1.0);
+        assert_true(cell_num(t, r, "warmup") == (n <= 3 ? 1 : 0));
+        warm += n <= 3;
+    }
+    assert_int_equal(warm, 3);
+    j = load_json("s.json");
+    assert_int_equal(json_integer_value(json_object_get(j, "completed")), 17);
+    assert_int_equal(json_integer_value(json_object_get(j, "warmup_requests")), 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "num_prompts")), 0);
+    assert_true(json_real_value(json_object_get(j, "duration_limit_s")) == 1.0);
+    /* The statistics start with the first measured request, due at 150 ms. */
+    assert_true(json_real_value(json_object_get(j, "duration")) < 0.95);
+    json_decref(j);
+    llmb_table_free(t);
+    run_result_free(&res);
+}
+
+static void test_tools_sweep(void **state)
+{
+    mock_proc m;
+    run_result res;
+    llmb_table *t, *sw;
+    json_t *j;
+    (void)state;
+    mock_start(&m, timing_args);
+    {
+        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--sweep-concurrency", "1,2",
+                              "--requests", "4", "--max-tokens", "3", "--summary", "s.json",
+                              "--sweep-output", "sweep.csv", "--quiet", NULL};
+        run_tool(&res, 60, NULL, argv);
+    }
+    mock_stop(&m);
+    if (res.exit_code != 0)
+        fail_msg("llm-conc exited %d: %s", res.exit_code, res.err);
+    t = load_results("results.csv");
+    assert_int_equal(llmb_table_rows(t), 8);
+    for (size_t r = 0; r < 8; r++)
+        assert_true(cell_num(t, r, "level") == (r < 4 ? 1 : 2));
+    llmb_table_free(t);
+    {
+        llmb_error e;
+        if (llmb_table_read_file("sweep.csv", &sw, &e) != LLMB_OK)
+            fail_msg("sweep.csv: %s", e.text);
+    }
+    assert_int_equal(llmb_table_rows(sw), 2);
+    for (size_t r = 0; r < 2; r++) {
+        double v;
+        llmb_error e;
+        assert_int_equal(llmb_table_number(sw, r, (size_t)llmb_table_find(sw, "level"), &v, &e),
+                         LLMB_OK);
+        assert_true(v == (double)(r + 1));
+        assert_int_equal(
+            llmb_table_number(sw, r, (size_t)llmb_table_find(sw, "completed"), &v, &e), LLMB_OK);
+        assert_true(v == 4);
+        assert_true(llmb_table_find(sw, "p99_ttft_ms") >= 0);
+        assert_true(llmb_table_find(sw, "request_throughput") >= 0);
+    }
+    llmb_table_free(sw);
+    j = load_json("s.json");
+    assert_true(json_is_array(j));
+    assert_int_equal(json_array_size(j), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 1), "max_concurrency")),
+                     2);
+    json_decref(j);
+    run_result_free(&res);
+}
+
+static void test_tools_trace_and_threads(void **state)
+{
+    mock_proc m;
+    run_result res;
+    char *text, *line, run_id[64] = "";
+    size_t lines = 0;
+    uint64_t seen = 0;
+    llmb_table *t;
+    (void)state;
+    mock_start(&m, timing_args);
+    {
+        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--rate", "50",
+                              "--arrival", "constant", "--requests", "10", "--threads", "2",
+                              "--max-tokens", "4", "--trace", "t.jsonl", "--quiet", NULL};
+        run_tool(&res, 60, NULL, argv);
+    }
+    mock_stop(&m);
+    if (res.exit_code != 0)
+        fail_msg("llm-conc exited %d: %s", res.exit_code, res.err);
+    /* Two threads share the arrivals: every request once, on time. */
+    t = load_results("results.csv");
+    assert_int_equal(llmb_table_rows(t), 10);
+    for (size_t r = 0; r < 10; r++) {
+        double n = cell_num(t, r, "request");
+        assert_true(fabs(cell_num(t, r, "intended_s") - (n - 1) * 0.02) < 1e-6);
+        seen |= 1ULL << (int)n;
+    }
+    assert_int_equal(seen, 0x7FE); /* requests 1..10 */
+    llmb_table_free(t);
+    text = read_file("t.jsonl", NULL);
+    assert_non_null(text);
+    for (line = text; *line; lines++) {
+        char *nl = strchr(line, '\n');
+        json_t *j;
+        if (nl)
+            *nl = '\0';
+        j = json_loads(line, 0, NULL);
+        if (!j)
+            fail_msg("trace line %zu is not JSON: %s", lines + 1, line);
+        if (lines == 0) {
+            /* The header: the run's origin on CLOCK_MONOTONIC and its id. */
+            assert_true(json_integer_value(json_object_get(j, "origin_ns")) > 0);
+            snprintf(run_id, sizeof run_id, "%s", json_string_value(json_object_get(j, "run_id")));
+            assert_true(strlen(run_id) > 0);
+        } else {
+            json_t *chunks = json_object_get(j, "chunks_ns");
+            char want[80];
+            snprintf(want, sizeof want, "%s-%lld", run_id,
+                     (long long)json_integer_value(json_object_get(j, "request")));
+            assert_string_equal(json_string_value(json_object_get(j, "x_request_id")), want);
+            assert_int_equal(json_array_size(chunks), 4);
+            /* Every chunk after the send, in order, before the end. */
+            for (size_t k = 0; k < 4; k++) {
+                json_int_t c = json_integer_value(json_array_get(chunks, k));
+                assert_true(c > json_integer_value(json_object_get(j, "sent_ns")));
+                assert_true(c <= json_integer_value(json_object_get(j, "end_ns")));
+                if (k)
+                    assert_true(c >= json_integer_value(json_array_get(chunks, k - 1)));
+            }
+        }
+        json_decref(j);
+        line = nl ? nl + 1 : line + strlen(line);
+    }
+    assert_int_equal(lines, 11);
+    free(text);
+    run_result_free(&res);
+}
+
 static void test_tools_usage_styles(void **state)
 {
     /* Usage in the last content chunk, as Groq's x_groq, or not at all. */
@@ -637,6 +899,11 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tools_summary_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_sigint_records_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_closed_loop_never_exceeds_n, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_open_loop_cap_records_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_warmup_and_duration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_trace_and_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_usage_styles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_completions_api_and_model_discovery, setup,
                                         teardown),
