@@ -305,7 +305,8 @@ static int stub_main(int listen_fd, const stub_cfg *cfg)
                 log[n_log].index = c->next;
                 log[n_log].t_ns = now_ns();
                 n_log++;
-                bad = send_event(c, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\" tok\"}}]}");
+                bad =
+                    send_event(c, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\" tok\"}}]}");
                 c->next++;
                 c->due_ns = c->start_ns + cfg->ttft_ns + (uint64_t)c->next * cfg->itl_ns;
                 if (c->next == cfg->tokens)
@@ -316,8 +317,8 @@ static int stub_main(int listen_fd, const stub_cfg *cfg)
                          "{\"choices\":[],\"usage\":{\"prompt_tokens\":11,"
                          "\"completion_tokens\":%u}}",
                          cfg->tokens);
-                bad = send_event(c, usage) || send_event(c, "[DONE]") ||
-                      conn_send(c, "0\r\n\r\n", 5);
+                bad =
+                    send_event(c, usage) || send_event(c, "[DONE]") || conn_send(c, "0\r\n\r\n", 5);
                 c->streaming = 0;
                 if (!bad)
                     continue; /* kept alive for the next request */
@@ -588,9 +589,9 @@ static void run_streams(unsigned streams, double ttft_ms, double itl_ms, unsigne
                llmb_percentile(delays, nd, 50), llmb_percentile(delays, nd, 99),
                nd ? delays[nd - 1] : NAN, nt ? tsum / nt : NAN, ttft_ms, ni ? isum / ni : NAN,
                itl_ms, events ? (cpu1 - cpu0) / (double)events * 1e6 : NAN,
-               b.peak_in_flight ? (double)(b.peak_rss_kib - b.base_rss_kib) /
-                                      (double)b.peak_in_flight
-                                : NAN,
+               b.peak_in_flight
+                   ? (double)(b.peak_rss_kib - b.base_rss_kib) / (double)b.peak_in_flight
+                   : NAN,
                (unsigned long long)b.errors);
         printf("        (peak in flight %llu; %zu of %llu stub events matched; %.1f s)\n",
                (unsigned long long)b.peak_in_flight, nd, (unsigned long long)events,

@@ -25,6 +25,9 @@
 
 #define NO_DEADLINE     UINT64_MAX
 #define EVENTS_PER_WAIT 256
+/* Transfers in progress beyond which new requests do not look for a
+ * connection to reuse (see llmbi_http_start). */
+#define FRESH_ABOVE 512
 
 struct llmbi_headers {
     struct curl_slist *list;
@@ -433,6 +436,15 @@ llmb_status llmbi_http_start(llmbi_http *h, const llmbi_http_spec *spec,
         curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, &r->extra);
     }
     curl_easy_setopt(r->easy, CURLOPT_PRIVATE, (char *)r);
+    if (h->active >= FRESH_ABOVE) {
+        /* libcurl looks through every connection to the host for one to
+         * reuse, busy ones included: with thousands in flight that search
+         * costs more than a new connection, and it stalls the loop while
+         * other streams' bytes wait. So past this many, a request opens its
+         * own connection and closes it after. */
+        curl_easy_setopt(r->easy, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(r->easy, CURLOPT_FORBID_REUSE, 1L);
+    }
     curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
     mc = curl_multi_add_handle(h->multi, r->easy);

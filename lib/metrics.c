@@ -40,7 +40,7 @@ struct llmb_metrics {
     int have_window;
     uint64_t sent, first_sent_ns, last_sent_ns;
     uint64_t peak_in_flight;
-    double *tokens_per_sec; /* output tokens counted in each second of the run */
+    double *tokens_per_sec;   /* output tokens counted in each second of the run */
     uint32_t *active_per_sec; /* requests in flight during each second */
     size_t n_secs, cap_secs;
     llmb_status failed_alloc; /* a sample could not be kept: the summary says so */
@@ -83,8 +83,7 @@ llmb_status llmbi_req_chunk(llmbi_req_stats *rs, uint64_t prev_ns, uint64_t t_ns
             return LLMB_ERR_NOMEM;
         if (gap >= UINT32_MAX) {
             /* A gap of seconds is rare: keep it whole on the side. */
-            if (grow((void **)&rs->long_gaps, &rs->cap_long, rs->n_long + 1,
-                     sizeof *rs->long_gaps))
+            if (grow((void **)&rs->long_gaps, &rs->cap_long, rs->n_long + 1, sizeof *rs->long_gaps))
                 return LLMB_ERR_NOMEM;
             rs->long_gaps[rs->n_long++] = gap;
             rs->gaps[rs->n_gaps++] = UINT32_MAX;
@@ -262,7 +261,7 @@ llmb_status llmbi_metrics_finish(llmb_metrics *m, const llmb_record *r, llmbi_re
         /* Failures are counted, never mixed into the latency statistics. */
         m->failed++;
         m->failed_by_class[(unsigned)r->error_class < LLMB_FAIL_CLASS_COUNT_ ? r->error_class
-                                                                              : LLMB_FAIL_OTHER]++;
+                                                                             : LLMB_FAIL_OTHER]++;
         goto out;
     }
     m->completed++;
@@ -289,7 +288,7 @@ llmb_status llmbi_metrics_finish(llmb_metrics *m, const llmb_record *r, llmbi_re
     for (size_t i = 0, k = 0; i < rs->n_gaps; i++)
         sample(m, Q_ITL,
                rs->gaps[i] == UINT32_MAX && k < rs->n_long ? (double)rs->long_gaps[k++]
-                                                            : (double)rs->gaps[i]);
+                                                           : (double)rs->gaps[i]);
     /* Tokens per second: each chunk counts for generated / chunks tokens, so
      * that the totals agree with the server's count. */
     scale = r->n_chunks && r->generated_tokens >= 0
@@ -328,9 +327,9 @@ llmb_status llmb_metrics_merge(llmb_metrics *dst, const llmb_metrics *src)
         const quantity *s = &src->q[i];
         if (llmbi_hist_merge(&d->hist, &s->hist) != LLMB_OK)
             return LLMB_ERR_NOMEM;
-        if (!d->over && (s->over || d->exact.n + s->exact.n > dst->opts.exact_limit ||
-                         grow((void **)&d->exact.v, &d->exact.cap, d->exact.n + s->exact.n,
-                              sizeof(double)))) {
+        if (!d->over &&
+            (s->over || d->exact.n + s->exact.n > dst->opts.exact_limit ||
+             grow((void **)&d->exact.v, &d->exact.cap, d->exact.n + s->exact.n, sizeof(double)))) {
             d->over = 1;
             free(d->exact.v);
             memset(&d->exact, 0, sizeof d->exact);
@@ -432,7 +431,8 @@ static llmb_status stat_of(const llmb_metrics *m, const quantity *q, llmb_stat *
         s->min = v[0];
         s->max = v[q->exact.n - 1];
     }
-#define PCT(p) (s->exact ? llmb_percentile(v, q->exact.n, (p)) : llmbi_hist_percentile(h, (p)) / 1e6)
+#define PCT(p)                                                                                     \
+    (s->exact ? llmb_percentile(v, q->exact.n, (p)) : llmbi_hist_percentile(h, (p)) / 1e6)
     s->median = PCT(50.0);
     s->p90 = PCT(90.0);
     s->p99 = PCT(99.0);

@@ -60,8 +60,8 @@
 #define MAX_EVENTS       128
 #define MAX_MS           3600000.0 /* ttft and itl: at most an hour */
 #define NO_HEAP          SIZE_MAX
-#define SPIN_GAP_FACTOR  4 /* spin only before gaps this many spin windows long */
-#define TX_KEEP          (64u * 1024u) /* what the send buffer keeps after a large answer */
+#define SPIN_GAP_FACTOR  4                /* spin only before gaps this many spin windows long */
+#define TX_KEEP          (64u * 1024u)    /* what the send buffer keeps after a large answer */
 #define DEADLINE_MAX     (UINT64_MAX / 2) /* deadlines saturate here rather than wrap */
 
 /*
@@ -670,9 +670,11 @@ static int add_event(llmb_mock *m, const struct mock_conn *c, size_t n)
  * The request on c gets a slot at at_ns (not before its arrival): its first
  * event is due ttft later. A chat stream's role chunk leaves now: it holds
  * no content, so it does not wait for a token, but it does wait for the slot,
- * as a server's first chunk waits for the request to be scheduled.
+ * as a server's first chunk waits for the request to be scheduled. With
+ * `after_head`, m->tx holds the stream's head, unsent, and the role chunk
+ * joins it in one write, as before there were slots.
  */
-static void grant(llmb_mock *m, struct mock_conn *c, uint64_t at_ns)
+static void grant(llmb_mock *m, struct mock_conn *c, uint64_t at_ns, int after_head)
 {
     uint64_t first;
 
@@ -688,15 +690,15 @@ static void grant(llmb_mock *m, struct mock_conn *c, uint64_t at_ns)
         heap_push(m, c, sat_add(first, sat_mul(token_gap(m), gaps)));
         return;
     }
-    if (c->job.api == LLMBI_MOCK_API_CHAT) {
+    if (!after_head)
         m->tx.len = 0;
-        if (add_event(m, c, llmbi_mock_json_role(m->ev, sizeof m->ev, &c->job)) != 0) {
-            conn_close(m, c);
-            return;
-        }
-        if (conn_send(m, c, m->tx.data, m->tx.len) != 0)
-            return;
+    if (c->job.api == LLMBI_MOCK_API_CHAT &&
+        add_event(m, c, llmbi_mock_json_role(m->ev, sizeof m->ev, &c->job)) != 0) {
+        conn_close(m, c);
+        return;
     }
+    if (m->tx.len > 0 && conn_send(m, c, m->tx.data, m->tx.len) != 0)
+        return;
     heap_push(m, c, first);
 }
 
@@ -718,7 +720,7 @@ static void slot_release(llmb_mock *m, struct mock_conn *c, uint64_t free_ns)
     while (m->q_head && (m->slots == 0 || m->active < m->slots)) {
         struct mock_conn *d = m->q_head;
         queue_remove(m, d);
-        grant(m, d, d->arrival_ns > free_ns ? d->arrival_ns : free_ns);
+        grant(m, d, d->arrival_ns > free_ns ? d->arrival_ns : free_ns, 0);
     }
     m->granting = 0;
 }
@@ -832,8 +834,8 @@ static void start_answer(llmb_mock *m, struct mock_conn *c, llmbi_mock_api api, 
         return;
     }
     if (c->head.fault_headers == 1 &&
-        llmbi_mock_parse_fault(c->in.data + c->head.fault_off, c->head.fault_len, &m->fault,
-                               &asked, msg, sizeof msg) != 0) {
+        llmbi_mock_parse_fault(c->in.data + c->head.fault_off, c->head.fault_len, &m->fault, &asked,
+                               msg, sizeof msg) != 0) {
         reply_error(m, c, 400, 0, NULL, msg);
         return;
     }
@@ -864,19 +866,18 @@ static void start_answer(llmb_mock *m, struct mock_conn *c, llmbi_mock_api api, 
     c->chunked = c->head.version_minor >= 1;
     c->state = CONN_BUSY;
     /* A stream's head leaves at once, as a server's does, even when it must queue. */
-    if (c->job.stream) {
-        m->tx.len = 0;
-        if (llmbi_mock_append_stream_head(&m->tx, c->chunked, c->close_after) != 0) {
-            conn_close(m, c);
-            return;
-        }
-        if (conn_send(m, c, m->tx.data, m->tx.len) != 0)
-            return;
+    m->tx.len = 0;
+    if (c->job.stream && llmbi_mock_append_stream_head(&m->tx, c->chunked, c->close_after) != 0) {
+        conn_close(m, c);
+        return;
     }
-    if (!m->q_head && (m->slots == 0 || m->active < m->slots))
-        grant(m, c, now);
-    else
-        queue_push(m, c);
+    if (!m->q_head && (m->slots == 0 || m->active < m->slots)) {
+        grant(m, c, now, 1);
+        return;
+    }
+    if (m->tx.len > 0 && conn_send(m, c, m->tx.data, m->tx.len) != 0)
+        return;
+    queue_push(m, c);
 }
 
 static int path_is(const struct mock_conn *c, const char *path)

@@ -317,8 +317,9 @@ size_t llmbi_mock_json_malformed(char *dst, size_t cap, const llmbi_mock_job *jo
         return 0;
     return chunk_rest(cap, p,
                       snprintf(dst + p, cap - p, "%s",
-                               job->api == LLMBI_MOCK_API_CHAT ? "{\"index\":0,\"delta\":{\"content\":\"Mo"
-                                                               : "{\"index\":0,\"text\":\"Mo"));
+                               job->api == LLMBI_MOCK_API_CHAT
+                                   ? "{\"index\":0,\"delta\":{\"content\":\"Mo"
+                                   : "{\"index\":0,\"text\":\"Mo"));
 }
 
 size_t llmbi_mock_json_error_event(char *dst, size_t cap)
@@ -491,8 +492,7 @@ static char *pad_object(char *s, size_t *len, size_t size)
     return out;
 }
 
-char *llmbi_mock_body_completion(const llmbi_mock_job *job, const llmbi_mock_fault *f,
-                                 size_t *len)
+char *llmbi_mock_body_completion(const llmbi_mock_job *job, const llmbi_mock_fault *f, size_t *len)
 {
     llmbi_mock_buf text = {0};
     json_t *text_json = NULL;
@@ -586,18 +586,17 @@ static json_int_t ns_to_us(uint64_t ns)
 char *llmbi_mock_body_stats(const llmb_mock_stats *st)
 {
     json_t *root, *faults;
-    root = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-                     "requests", (json_int_t)st->requests, "events", (json_int_t)st->events,
-                     "late_p50_us", ns_to_us(st->late_p50_ns), "late_p99_us",
-                     ns_to_us(st->late_p99_ns), "late_max_us", ns_to_us(st->late_max_ns),
-                     "late_over_1ms", (json_int_t)st->late_over_1ms, "open_connections",
-                     (json_int_t)st->open_connections, "max_open_connections",
-                     (json_int_t)st->max_open_connections, "realtime", st->realtime, "active",
-                     (json_int_t)st->active, "queued", (json_int_t)st->queued, "max_active",
-                     (json_int_t)st->max_active, "max_queued", (json_int_t)st->max_queued,
-                     "queue_wait_p50_us", ns_to_us(st->queue_wait_p50_ns), "queue_wait_p99_us",
-                     ns_to_us(st->queue_wait_p99_ns), "queue_wait_max_us",
-                     ns_to_us(st->queue_wait_max_ns));
+    root = json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "requests",
+        (json_int_t)st->requests, "events", (json_int_t)st->events, "late_p50_us",
+        ns_to_us(st->late_p50_ns), "late_p99_us", ns_to_us(st->late_p99_ns), "late_max_us",
+        ns_to_us(st->late_max_ns), "late_over_1ms", (json_int_t)st->late_over_1ms,
+        "open_connections", (json_int_t)st->open_connections, "max_open_connections",
+        (json_int_t)st->max_open_connections, "realtime", st->realtime, "active",
+        (json_int_t)st->active, "queued", (json_int_t)st->queued, "max_active",
+        (json_int_t)st->max_active, "max_queued", (json_int_t)st->max_queued, "queue_wait_p50_us",
+        ns_to_us(st->queue_wait_p50_ns), "queue_wait_p99_us", ns_to_us(st->queue_wait_p99_ns),
+        "queue_wait_max_us", ns_to_us(st->queue_wait_max_ns));
     faults = json_pack("{s:I}", "total", (json_int_t)st->faults[LLMB_MOCK_FAULT_NONE]);
     for (int k = 1; faults && k < LLMB_MOCK_FAULT_KINDS; k++) {
         if (json_object_set_new(faults, llmb_mock_fault_name((llmb_mock_fault)k),

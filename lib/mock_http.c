@@ -415,8 +415,7 @@ static int fault_param(const char *p, size_t n, llmbi_mock_fault *f, char *msg, 
         v1 = n;
         if (!eq ||
             parse_decimal(p + v0, v1 - v0, fault_params[i].min, fault_params[i].max, &x) != 0) {
-            llmbi_format(msg, msg_size,
-                         "X-Mock-Fault: '%s' needs a whole number from %llu to %llu",
+            llmbi_format(msg, msg_size, "X-Mock-Fault: '%s' needs a whole number from %llu to %llu",
                          fault_params[i].name, (unsigned long long)fault_params[i].min,
                          (unsigned long long)fault_params[i].max);
             return -1;

@@ -61,11 +61,11 @@ typedef struct llmbi_mock_head {
     unsigned version_minor;    /* HTTP/1.x */
     int has_length;
     uint64_t content_length;
-    int te_other;        /* a Transfer-Encoding other than identity (not supported) */
-    int conn_close;      /* "Connection: close" */
-    int conn_keep_alive; /* "Connection: keep-alive" (matters for HTTP/1.0) */
-    int expect_continue; /* "Expect: 100-continue" */
-    int expect_other;    /* any other expectation: 417 */
+    int te_other;                /* a Transfer-Encoding other than identity (not supported) */
+    int conn_close;              /* "Connection: close" */
+    int conn_keep_alive;         /* "Connection: keep-alive" (matters for HTTP/1.0) */
+    int expect_continue;         /* "Expect: 100-continue" */
+    int expect_other;            /* any other expectation: 417 */
     unsigned fault_headers;      /* how many X-Mock-Fault fields */
     size_t fault_off, fault_len; /* the first one's value, without surrounding white space */
 } llmbi_mock_head;
@@ -172,8 +172,7 @@ int llmbi_mock_append_html_response(llmbi_mock_buf *b, int status, int close);
  * to f->size bytes, error-event replaces it, no-usage drops "usage"; f may be
  * NULL. *len is its length (a cut body is not a string).
  */
-char *llmbi_mock_body_completion(const llmbi_mock_job *job, const llmbi_mock_fault *f,
-                                 size_t *len);
+char *llmbi_mock_body_completion(const llmbi_mock_job *job, const llmbi_mock_fault *f, size_t *len);
 char *llmbi_mock_body_error(int status, const char *message);
 /** The JSON error body of a status fault. */
 char *llmbi_mock_body_fault(int status);

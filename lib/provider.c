@@ -95,7 +95,7 @@ static int read_usage(json_t *usage, llmbi_chunk *out)
 }
 
 /* Copies a server's text into a one-line, bounded message. */
-static void clean_text(const char *s, size_t len, char *out, size_t cap)
+void llmbi_clean_text(const char *s, size_t len, char *out, size_t cap)
 {
     size_t o = 0;
     int cut = 0;
@@ -114,22 +114,34 @@ static void clean_text(const char *s, size_t len, char *out, size_t cap)
         }
         out[o++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
     }
+    if (cut && cap > 4 && o > cap - 4)
+        o = cap - 4;
+    /* Never end in the middle of a UTF-8 sequence. */
+    if (cut) {
+        size_t k = o;
+        while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80)
+            k--;
+        if (k > 0 && (unsigned char)out[k - 1] >= 0xC0) {
+            unsigned char lead = (unsigned char)out[k - 1];
+            size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+            if (o - (k - 1) < need)
+                o = k - 1;
+        }
+    }
     while (o > 0 && out[o - 1] == ' ')
         o--;
     out[o] = '\0';
-    if (cut && cap > 4) {
-        if (o > cap - 4)
-            o = cap - 4;
+    if (cut && cap > 4)
         memcpy(out + o, "...", 4);
-    }
 }
 
 /* The message of an error object: {"error": {"message": ...}}, {"error": "..."},
  * {"object": "error", "message": ...} or {"detail": ...}. */
-static int error_text(json_t *root, char *out, size_t cap)
+static int error_text(json_t *root, char *out, size_t cap, int *dumped_out)
 {
     json_t *e = json_object_get(root, "error");
     json_t *m = NULL;
+    int dumped = 0;
     if (json_is_object(e))
         m = json_object_get(e, "message");
     else if (json_is_string(e))
@@ -142,22 +154,25 @@ static int error_text(json_t *root, char *out, size_t cap)
     if (!m && !e)
         m = json_object_get(root, "detail");
     if (json_is_string(m)) {
-        clean_text(json_string_value(m), json_string_length(m), out, cap);
+        llmbi_clean_text(json_string_value(m), json_string_length(m), out, cap);
         if (!out[0])
-            clean_text("(empty error message)", 21, out, cap);
+            llmbi_clean_text("(empty error message)", 21, out, cap);
         return 1;
     }
     if (e && !json_is_null(e)) {
         char *dump = json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY);
-        clean_text(dump ? dump : "(unreadable error)", dump ? strlen(dump) : 18, out, cap);
+        dumped = 1;
+        llmbi_clean_text(dump ? dump : "(unreadable error)", dump ? strlen(dump) : 18, out, cap);
         free(dump);
+        if (dumped_out)
+            *dumped_out = dumped;
         return 1;
     }
     return 0;
 }
 
-llmb_status llmbi_decode_chunk(llmb_api api, const char *data, size_t len, llmbi_chunk *out,
-                               llmb_error *err)
+llmb_status llmbi_decode_chunk_jansson(llmb_api api, const char *data, size_t len, llmbi_chunk *out,
+                                       llmb_error *err)
 {
     json_error_t jerr;
     json_t *root;
@@ -166,7 +181,7 @@ llmb_status llmbi_decode_chunk(llmb_api api, const char *data, size_t len, llmbi
 
     memset(out, 0, sizeof *out);
     out->prompt_tokens = out->completion_tokens = -1;
-    root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    root = json_loadb(data, len, 0, &jerr);
     if (!root) {
         llmbi_error_set_at(err, (unsigned long)(jerr.line > 0 ? jerr.line : 0),
                            (unsigned long)(jerr.column > 0 ? jerr.column : 0),
@@ -178,7 +193,7 @@ llmb_status llmbi_decode_chunk(llmb_api api, const char *data, size_t len, llmbi
         llmbi_error_set(err, "event is not a JSON object");
         return LLMB_ERR_PARSE;
     }
-    if (error_text(root, out->error, sizeof out->error))
+    if (error_text(root, out->error, sizeof out->error, &out->error_is_dump))
         out->is_error = 1;
 
     choices = json_object_get(root, "choices");
@@ -213,12 +228,12 @@ void llmbi_error_message(const char *body, size_t len, char *out, size_t cap)
         return;
     out[0] = '\0';
     root = json_loadb(body, len, 0, NULL);
-    if (json_is_object(root) && error_text(root, out, cap)) {
+    if (json_is_object(root) && error_text(root, out, cap, NULL)) {
         json_decref(root);
         return;
     }
     json_decref(root);
-    clean_text(body, len, out, cap);
+    llmbi_clean_text(body, len, out, cap);
 }
 
 char *llmbi_models_first_id(const char *body, size_t len, llmb_error *err)

@@ -17,12 +17,13 @@
 
 /** What one streamed event said. */
 typedef struct llmbi_chunk {
-    int has_content;                         /* carried generated text (content or reasoning) */
-    int has_usage;                           /* carried a usage report */
-    int64_t prompt_tokens;                   /* from usage, when has_usage */
-    int64_t completion_tokens;               /* from usage, when has_usage */
-    int finished;                            /* a choice had a finish_reason */
-    int is_error;                            /* the event was an error object */
+    int has_content;           /* carried generated text (content or reasoning) */
+    int has_usage;             /* carried a usage report */
+    int64_t prompt_tokens;     /* from usage, when has_usage */
+    int64_t completion_tokens; /* from usage, when has_usage */
+    int finished;              /* a choice had a finish_reason */
+    int is_error;              /* the event was an error object */
+    int error_is_dump;         /* its message is the error value itself, not a message string */
     char error[LLMBI_ERROR_MESSAGE_MAX + 1]; /* its message, when is_error */
 } llmbi_chunk;
 
@@ -32,6 +33,11 @@ typedef struct llmbi_chunk {
  */
 llmb_status llmbi_decode_chunk(llmb_api api, const char *data, size_t len, llmbi_chunk *out,
                                llmb_error *err);
+
+/** The same, decoded by jansson: the reference the fuzz target checks the fast
+ *  decoder against. */
+llmb_status llmbi_decode_chunk_jansson(llmb_api api, const char *data, size_t len, llmbi_chunk *out,
+                                       llmb_error *err);
 
 /**
  * The JSON request body (malloc'ed, NUL-terminated; caller frees) for one
@@ -45,6 +51,9 @@ char *llmbi_build_body(llmb_api api, const char *model, const char *prompt, long
  * control characters replaced and cut to `cap` - 1 bytes (with "..." when cut).
  */
 void llmbi_error_message(const char *body, size_t len, char *out, size_t cap);
+
+/** A server's text as a one-line message of at most cap - 1 bytes ("..." when cut). */
+void llmbi_clean_text(const char *s, size_t len, char *out, size_t cap);
 
 /** The first model id of a GET /models response ({"data": [{"id": ...}]}); malloc'ed. */
 char *llmbi_models_first_id(const char *body, size_t len, llmb_error *err);

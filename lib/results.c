@@ -37,7 +37,7 @@ static const char *const columns[] = {
     "schedule",
     "provider",
     "model",
-    /* Open-loop measurement (added in 0.2.0). */
+    /* Open-loop measurement. New columns go at the end, and into the README. */
     "level",
     "warmup",
     "wait_ms",

@@ -47,10 +47,10 @@ struct worker {
     llmbi_http *http;
     request *inflight; /* doubly linked list of requests in flight */
     uint64_t in_flight;
-    uint64_t cap;        /* most in flight: a closed loop's slots or an open loop's cap; 0 none */
-    llmbi_arrivals arr;  /* open loop: the next arrival this worker sends */
+    uint64_t cap;         /* most in flight: a closed loop's slots or an open loop's cap; 0 none */
+    llmbi_arrivals arr;   /* open loop: the next arrival this worker sends */
     uint64_t last_end_ns; /* sequential: end of the last request */
-    uint64_t *freed;     /* closed loop: ends of requests whose slot is not refilled yet */
+    uint64_t *freed;      /* closed loop: ends of requests whose slot is not refilled yet */
     size_t n_freed;
     int done_sending;
     llmb_metrics *metrics;
@@ -694,8 +694,9 @@ llmb_status llmb_runner_new(const llmb_endpoint *ep, const llmb_schedule *sched,
         r->body = llmbi_build_body(r->api, llmb_endpoint_model(ep), r->prompt, opts->max_tokens);
     r->merged = llmb_metrics_new_opts(&r->mopts);
     if (!r->merged) {
-        llmbi_error_set(err, "bad statistics options: at most %d percentiles, each between 0 "
-                             "and 100, and objectives of at least 0 ms",
+        llmbi_error_set(err,
+                        "bad statistics options: at most %d percentiles, each between 0 "
+                        "and 100, and objectives of at least 0 ms",
                         LLMB_MAX_PERCENTILES);
         st = LLMB_ERR_INVALID;
         goto fail;

@@ -191,8 +191,8 @@ llmb_status llmb_schedule_interval(double interval_s, llmb_schedule **out, llmb_
     return seconds_schedule(LLMB_SCHEDULE_INTERVAL, interval_s, "the interval", out, err);
 }
 
-llmb_status llmb_schedule_rate(double rate, llmb_arrival arrival, double burstiness,
-                               uint64_t seed, llmb_schedule **out, llmb_error *err)
+llmb_status llmb_schedule_rate(double rate, llmb_arrival arrival, double burstiness, uint64_t seed,
+                               llmb_schedule **out, llmb_error *err)
 {
     llmb_schedule s;
     *out = NULL;
@@ -205,8 +205,8 @@ llmb_status llmb_schedule_rate(double rate, llmb_arrival arrival, double burstin
         llmbi_error_set(err, "unknown arrival process");
         return LLMB_ERR_INVALID;
     }
-    if (arrival == LLMB_ARRIVAL_GAMMA && (!isfinite(burstiness) || burstiness <= 0.0 ||
-                                          burstiness > 1000.0)) {
+    if (arrival == LLMB_ARRIVAL_GAMMA &&
+        (!isfinite(burstiness) || burstiness <= 0.0 || burstiness > 1000.0)) {
         llmbi_error_set(err, "the burstiness must be more than 0 and at most 1000, not %g",
                         burstiness);
         return LLMB_ERR_INVALID;

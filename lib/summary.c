@@ -174,8 +174,7 @@ static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
                                     : json_null());
     json_object_set_new(o, "input_tokens_unknown",
                         json_integer((json_int_t)s->input_tokens_unknown));
-    json_object_set_new(o, "total_output_tokens",
-                        json_integer((json_int_t)s->total_output_tokens));
+    json_object_set_new(o, "total_output_tokens", json_integer((json_int_t)s->total_output_tokens));
     json_object_set_new(o, "request_throughput", num(s->request_throughput));
     json_object_set_new(o, "target_request_rate", num(target_rate(info->schedule)));
     json_object_set_new(o, "achieved_request_rate", num(s->achieved_request_rate));
@@ -213,8 +212,7 @@ static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
     return o;
 }
 
-llmb_status llmb_summary_write_json_to(const llmb_summary *s, const llmb_run_info *info,
-                                       FILE *fp)
+llmb_status llmb_summary_write_json_to(const llmb_summary *s, const llmb_run_info *info, FILE *fp)
 {
     json_t *o = summary_json(s, info);
     int rc;
@@ -252,7 +250,7 @@ llmb_status llmb_summary_write_csv(const llmb_summary *s, const llmb_run_info *i
 {
     json_t *o = summary_json(s, info);
     const char **fields = NULL;
-    char (*texts)[40] = NULL;
+    char(*texts)[40] = NULL;
     size_t n = 0, cap;
     const char *key;
     json_t *v;
@@ -334,14 +332,15 @@ static void schedule_line(FILE *fp, const llmb_schedule *sc)
         fprintf(fp, "%-32s concurrent, interval %g s", "Schedule:", llmb_schedule_seconds(sc));
         break;
     case LLMB_SCHEDULE_RATE:
-        fprintf(fp, "%-32s open loop, %g req/s, %s arrivals", "Schedule:",
-                llmb_schedule_rate_value(sc), llmb_arrival_name(llmb_schedule_arrival(sc)));
+        fprintf(fp, "%-32s open loop, %g req/s, %s arrivals",
+                "Schedule:", llmb_schedule_rate_value(sc),
+                llmb_arrival_name(llmb_schedule_arrival(sc)));
         if (llmb_schedule_arrival(sc) == LLMB_ARRIVAL_GAMMA)
             fprintf(fp, " (burstiness %g)", llmb_schedule_burstiness(sc));
         break;
     case LLMB_SCHEDULE_CONCURRENCY:
-        fprintf(fp, "%-32s closed loop, %u in flight\n", "Schedule:",
-                llmb_schedule_concurrency_value(sc));
+        fprintf(fp, "%-32s closed loop, %u in flight\n",
+                "Schedule:", llmb_schedule_concurrency_value(sc));
         return;
     }
     if (llmb_schedule_max_concurrency(sc))
@@ -366,14 +365,14 @@ llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info 
     time_strings(info->start_time, iso, sizeof iso, compact, sizeof compact);
     fprintf(fp, "%-32s %s\n", "Started:", iso);
     if (info->stopped && info->requests)
-        fprintf(fp, "%-32s %llu of %llu requests were not sent\n", "Stopped early:",
-                (unsigned long long)(info->requests + info->warmup - info->sent),
+        fprintf(fp, "%-32s %llu of %llu requests were not sent\n",
+                "Stopped early:", (unsigned long long)(info->requests + info->warmup - info->sent),
                 (unsigned long long)(info->requests + info->warmup));
     else if (info->stopped)
         fprintf(fp, "%-32s yes\n", "Stopped early:");
     if (s->warmup)
-        fprintf(fp, "%-32s %llu (not counted below)\n", "Warmup requests:",
-                (unsigned long long)s->warmup);
+        fprintf(fp, "%-32s %llu (not counted below)\n",
+                "Warmup requests:", (unsigned long long)s->warmup);
     fprintf(fp, "%-32s %llu\n", "Successful requests:", (unsigned long long)s->completed);
     fprintf(fp, "%-32s %llu", "Failed requests:", (unsigned long long)s->failed);
     if (s->failed) {
@@ -392,14 +391,14 @@ llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info 
     if (s->completed > 0 && s->input_tokens_unknown == s->completed)
         fprintf(fp, "%-32s unknown (no usage from the server)\n", "Total input tokens:");
     else if (s->input_tokens_unknown > 0)
-        fprintf(fp, "%-32s %llu (%llu requests without a count)\n", "Total input tokens:",
-                (unsigned long long)s->total_input_tokens,
+        fprintf(fp, "%-32s %llu (%llu requests without a count)\n",
+                "Total input tokens:", (unsigned long long)s->total_input_tokens,
                 (unsigned long long)s->input_tokens_unknown);
     else
-        fprintf(fp, "%-32s %llu\n", "Total input tokens:",
-                (unsigned long long)s->total_input_tokens);
-    fprintf(fp, "%-32s %llu\n", "Total generated tokens:",
-            (unsigned long long)s->total_output_tokens);
+        fprintf(fp, "%-32s %llu\n",
+                "Total input tokens:", (unsigned long long)s->total_input_tokens);
+    fprintf(fp, "%-32s %llu\n",
+            "Total generated tokens:", (unsigned long long)s->total_output_tokens);
     if (s->counted_by_chunks)
         fprintf(fp, "%-32s %llu of %llu (no usage from the server)\n",
                 "Counted from chunks:", (unsigned long long)s->counted_by_chunks,
@@ -414,8 +413,7 @@ llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info 
                 (unsigned long long)(s->completed + s->failed));
     fprintf(fp, "%-32s %.2f\n", "Output token throughput (tok/s):", s->output_throughput);
     if (!(s->completed > 0 && s->input_tokens_unknown == s->completed))
-        fprintf(fp, "%-32s %.2f\n", "Total token throughput (tok/s):",
-                s->total_token_throughput);
+        fprintf(fp, "%-32s %.2f\n", "Total token throughput (tok/s):", s->total_token_throughput);
     fprintf(fp, "%-32s %.0f\n", "Peak output (tok/s, 1 s):", s->max_output_tokens_per_s);
     fprintf(fp, "%-32s %llu\n", "Peak concurrency:", (unsigned long long)s->peak_in_flight);
     fprintf(fp, "-------------------------------------------------\n");

@@ -80,8 +80,7 @@ llmb_status llmb_trace_begin(llmb_trace *t, uint64_t origin_ns, const char *run_
         if (info->endpoint) {
             json_object_set_new(o, "backend",
                                 json_string(llmb_endpoint_preset_name(info->endpoint)));
-            json_object_set_new(o, "base_url",
-                                json_string(llmb_endpoint_base_url(info->endpoint)));
+            json_object_set_new(o, "base_url", json_string(llmb_endpoint_base_url(info->endpoint)));
             json_object_set_new(o, "model_id",
                                 json_string(llmb_endpoint_model(info->endpoint)
                                                 ? llmb_endpoint_model(info->endpoint)
@@ -121,8 +120,7 @@ llmb_status llmb_trace_write(llmb_trace *t, const llmb_record *r, llmb_error *er
     json_object_set_new(o, "prompt_tokens",
                         r->prompt_tokens >= 0 ? json_integer(r->prompt_tokens) : json_null());
     json_object_set_new(o, "generated_tokens",
-                        r->generated_tokens >= 0 ? json_integer(r->generated_tokens)
-                                                 : json_null());
+                        r->generated_tokens >= 0 ? json_integer(r->generated_tokens) : json_null());
     return put_line(t, o, err);
 }
 

@@ -448,12 +448,14 @@ static void test_chart_text_width_matches_ink(void **state)
      * continuation or cut sequence is a box per byte. */
     {
         double box = llmb_text_width("\x01", size);
-        assert_true(fabs(llmb_text_width("\xC3\xA9", size) - box) < 1e-9);          /* e acute */
+        assert_true(fabs(llmb_text_width("\xC3\xA9", size) - box) < 1e-9); /* e acute */
         assert_true(fabs(llmb_text_width("\xE6\x97\xA5\xE6\x9C\xAC", size) - 2 * box) < 1e-9);
         assert_true(fabs(llmb_text_width("\xF0\x9F\x98\x80", size) - box) < 1e-9); /* emoji */
         assert_true(fabs(llmb_text_width("\x80\x80", size) - 2 * box) < 1e-9);
         assert_true(fabs(llmb_text_width("\xE6\x97", size) - 2 * box) < 1e-9);
-        assert_true(fabs(llmb_text_width("a\xC3\xA9" "b", size) -
+        assert_true(fabs(llmb_text_width("a\xC3\xA9"
+                                         "b",
+                                         size) -
                          (box + llmb_text_width("ab", size))) < 1e-9);
     }
     assert_true(llmb_text_width(NULL, size) == 0.0);

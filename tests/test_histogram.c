@@ -101,8 +101,7 @@ static void test_histogram_merge_equals_whole(void **state)
     assert_int_equal(a.max, all.max);
     for (double p = 1; p < 100; p += 7.5)
         assert_true(llmbi_hist_percentile(&a, p) == llmbi_hist_percentile(&all, p));
-    assert_true(fabs(llmbi_hist_mean(&a) - llmbi_hist_mean(&all)) / llmbi_hist_mean(&all) <
-                1e-12);
+    assert_true(fabs(llmbi_hist_mean(&a) - llmbi_hist_mean(&all)) / llmbi_hist_mean(&all) < 1e-12);
     assert_true(fabs(llmbi_hist_std(&a) - llmbi_hist_std(&all)) / llmbi_hist_std(&all) < 1e-9);
     /* Merging an empty one changes nothing; merging into an empty one copies. */
     {

@@ -193,10 +193,10 @@ static void test_metrics_goodput(void **state)
     assert_int_equal(llmb_parse_slo("ttft:45,tpot:15", &o, NULL), LLMB_OK);
     m = llmb_metrics_new_opts(&o);
     assert_non_null(m);
-    fast = make(1, 0, 40, 10, 5, 10, 5, b1);       /* TTFT 40, TPOT 10: good */
-    slow_ttft = make(2, 0, 50, 10, 5, 10, 5, b2);  /* TTFT 50: misses */
-    slow_tpot = make(3, 0, 40, 20, 5, 10, 5, b3);  /* TPOT 20: misses */
-    failed = make(4, 0, 10, 1, 5, 10, 5, b4);      /* fast, but failed: a miss */
+    fast = make(1, 0, 40, 10, 5, 10, 5, b1);      /* TTFT 40, TPOT 10: good */
+    slow_ttft = make(2, 0, 50, 10, 5, 10, 5, b2); /* TTFT 50: misses */
+    slow_tpot = make(3, 0, 40, 20, 5, 10, 5, b3); /* TPOT 20: misses */
+    failed = make(4, 0, 10, 1, 5, 10, 5, b4);     /* fast, but failed: a miss */
     failed.error_class = LLMB_FAIL_RESET;
     failed.error = "reset";
     llmb_metrics_add(m, &fast);

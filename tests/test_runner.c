@@ -293,9 +293,9 @@ typedef struct script {
     unsigned port;
     const char *response; /* sent after the request is read */
     size_t response_len;
-    double hold_s;        /* keep the connection open this long after sending */
+    double hold_s; /* keep the connection open this long after sending */
     pthread_t th;
-    char request[8192];   /* what the client sent */
+    char request[8192]; /* what the client sent */
 } script;
 
 static void *script_main(void *arg)

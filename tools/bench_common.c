@@ -36,7 +36,7 @@ typedef struct bench_ctx {
     int progress_shown; /* a progress line is on the terminal now */
     int lines_on;       /* print a line per request */
     uint64_t planned;
-    uint64_t last_plain_ns; /* when the last plain progress line was printed */
+    uint64_t last_plain_ns;    /* when the last plain progress line was printed */
     const llmb_run_info *info; /* the level being run */
     const llmb_runner *runner;
     FILE *lines; /* human output: stdout, or stderr when stdout carries data */
@@ -134,8 +134,7 @@ static void on_progress(const llmb_progress *p, void *user)
         planned[0] = '\0';
     if (c->tty) {
         fprintf(stderr,
-                "\r\033[K%s: %" PRIu64 "%s done, %" PRIu64 " in flight, %" PRIu64
-                " failed, %.1f s",
+                "\r\033[K%s: %" PRIu64 "%s done, %" PRIu64 " in flight, %" PRIu64 " failed, %.1f s",
                 c->o->tool, p->finished, planned, p->in_flight, p->failed,
                 (double)p->elapsed_ns / 1e9);
         fflush(stderr);
@@ -144,10 +143,9 @@ static void on_progress(const llmb_progress *p, void *user)
         /* Not a terminal: a plain line now and then, so a long run in a log
          * still shows that it is alive. */
         c->last_plain_ns = p->elapsed_ns;
-        fprintf(stderr,
-                "%s: %" PRIu64 "%s done, %" PRIu64 " in flight, %" PRIu64 " failed, %.0f s\n",
-                c->o->tool, p->finished, planned, p->in_flight, p->failed,
-                (double)p->elapsed_ns / 1e9);
+        fprintf(
+            stderr, "%s: %" PRIu64 "%s done, %" PRIu64 " in flight, %" PRIu64 " failed, %.0f s\n",
+            c->o->tool, p->finished, planned, p->in_flight, p->failed, (double)p->elapsed_ns / 1e9);
     }
 }
 
@@ -236,8 +234,7 @@ static int make_endpoint(const bench_opts *o, llmb_endpoint **out)
         goto usage;
     }
     if (!llmb_endpoint_model(ep) && llmb_endpoint_discover_model(ep, &e) != LLMB_OK) {
-        tool_error(o->tool, "no --model given, and asking the server for one failed: %s",
-                   e.text);
+        tool_error(o->tool, "no --model given, and asking the server for one failed: %s", e.text);
         llmb_endpoint_free(ep);
         return TOOL_EXIT_FAILED;
     }
@@ -465,12 +462,13 @@ int tool_bench_main(int argc, char **argv, tool_mode mode)
         rc = TOOL_EXIT_FAILED;
         goto out;
     }
-    if (o.summary && !(out.summary_fp = open_out(o.tool, "--summary", o.summary, &out.summary_own))) {
+    if (o.summary &&
+        !(out.summary_fp = open_out(o.tool, "--summary", o.summary, &out.summary_own))) {
         rc = TOOL_EXIT_FAILED;
         goto out;
     }
-    if (o.sweep_output && !(out.sweep_fp = open_out(o.tool, "--sweep-output", o.sweep_output,
-                                                    &sweep_own))) {
+    if (o.sweep_output &&
+        !(out.sweep_fp = open_out(o.tool, "--sweep-output", o.sweep_output, &sweep_own))) {
         rc = TOOL_EXIT_FAILED;
         goto out;
     }

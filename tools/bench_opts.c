@@ -272,8 +272,9 @@ static int check(bench_opts *o)
     }
     if (o->burstiness_given) {
         if (o->arrival_given && o->arrival != LLMB_ARRIVAL_GAMMA) {
-            tool_usage_error(o->tool, "--burstiness is the shape of gamma arrivals: it does not "
-                                      "go with --arrival %s",
+            tool_usage_error(o->tool,
+                             "--burstiness is the shape of gamma arrivals: it does not "
+                             "go with --arrival %s",
                              llmb_arrival_name(o->arrival));
             return -1;
         }

@@ -29,6 +29,7 @@ static void usage(void)
            "  --height N           image height in pixels (default 600)\n"
            "  --no-mean            do not draw the mean line\n"
            "  --no-values          do not print values above the bars\n"
+           "  --level X            the level to draw from a sweep's CSV (its level column)\n"
            "  -h, --help           show this help\n"
            "  --version            show the version\n\n"
            "Exit status: 0 when the chart was written, 1 when the CSV could not be read or\n"
@@ -116,17 +117,25 @@ static const char *common_value(const llmb_table *t, const char *column)
     return *v ? v : NULL;
 }
 
-static void default_title(const llmb_table *t, char *buf, size_t size)
+static void default_title(const llmb_table *t, double level, char *buf, size_t size)
 {
     const char *model = common_value(t, "model");
     const char *schedule = common_value(t, "schedule");
     const char *provider = common_value(t, "provider");
     const char *mode = NULL;
+    char mode_buf[64];
 
-    if (schedule && strcmp(schedule, "sequential") == 0)
+    if (schedule && strcmp(schedule, "sequential") == 0) {
         mode = "Sequential";
-    else if (schedule && strcmp(schedule, "concurrent") == 0)
+    } else if (schedule && strcmp(schedule, "concurrent") == 0) {
         mode = "Concurrent";
+    } else if (schedule && strcmp(schedule, "rate") == 0 && !isnan(level)) {
+        snprintf(mode_buf, sizeof mode_buf, "%g req per s", level);
+        mode = mode_buf;
+    } else if (schedule && strcmp(schedule, "concurrency") == 0 && !isnan(level)) {
+        snprintf(mode_buf, sizeof mode_buf, "Concurrency %g", level);
+        mode = mode_buf;
+    }
     if (model && *model == '\'')
         model++; /* the CSV's guard against formulas is not part of the name */
     if (!model) {
@@ -162,6 +171,7 @@ int main(int argc, char **argv)
         OPT_HEIGHT,
         OPT_NO_MEAN,
         OPT_NO_VALUES,
+        OPT_LEVEL,
         OPT_HELP,
         OPT_VERSION
     };
@@ -172,6 +182,7 @@ int main(int argc, char **argv)
         {"height", required_argument, NULL, OPT_HEIGHT},
         {"no-mean", no_argument, NULL, OPT_NO_MEAN},
         {"no-values", no_argument, NULL, OPT_NO_VALUES},
+        {"level", required_argument, NULL, OPT_LEVEL},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -187,9 +198,11 @@ int main(int argc, char **argv)
     double *values = NULL;
     char **labels = NULL;
     bar *bars = NULL;
-    size_t rows = 0, failed = 0;
+    size_t rows = 0, failed = 0, warmups = 0, n = 0;
+    double level = NAN, first_level = NAN;
+    int level_given = 0, levels_differ = 0;
     char title_buf[512], path_buf[1100], name_buf[512];
-    long col_tps, col_req, col_class;
+    long col_tps, col_req, col_class, col_level, col_warmup;
     llmb_error e;
     int rc = TOOL_EXIT_FAILED;
     int c;
@@ -222,6 +235,11 @@ int main(int argc, char **argv)
             break;
         case OPT_NO_VALUES:
             show_values = 0;
+            break;
+        case OPT_LEVEL:
+            if (tool_parse_double(tool, "--level", optarg, 0, 1e9, &level))
+                return TOOL_EXIT_USAGE;
+            level_given = 1;
             break;
         case 'h':
         case OPT_HELP:
@@ -273,9 +291,40 @@ int main(int argc, char **argv)
         tool_error(tool, "out of memory");
         goto out;
     }
+    col_level = llmb_table_find(t, "level");
+    col_warmup = llmb_table_find(t, "warmup");
+    /* A sweep's CSV holds several levels, each with its own requests 1..N:
+     * one chart is one level. */
+    for (size_t r = 0; col_level >= 0 && r < rows; r++) {
+        double v;
+        if (llmb_table_number(t, r, (size_t)col_level, &v, &e) != LLMB_OK) {
+            tool_error(tool, "%s: %s", csv, e.text);
+            goto out;
+        }
+        if (r == 0)
+            first_level = v;
+        else if (!(v == first_level || (isnan(v) && isnan(first_level))))
+            levels_differ = 1;
+    }
+    if (levels_differ && !level_given) {
+        tool_error(tool, "%s holds several levels of a sweep; choose one with --level", csv);
+        goto out;
+    }
+    if (!level_given)
+        level = first_level;
     for (size_t r = 0; r < rows; r++) {
         const char *cls = col_class >= 0 ? llmb_table_cell(t, r, (size_t)col_class) : "";
-        bar *b = &bars[r];
+        bar *b = &bars[n];
+        double lv = NAN;
+        if (col_level >= 0 && level_given) {
+            llmb_table_number(t, r, (size_t)col_level, &lv, &e);
+            if (!(lv == level))
+                continue;
+        }
+        if (col_warmup >= 0 && strcmp(llmb_table_cell(t, r, (size_t)col_warmup), "1") == 0) {
+            warmups++; /* not measured, not drawn */
+            continue;
+        }
         b->row = r;
         if (llmb_table_number(t, r, (size_t)col_req, &b->request, &e) != LLMB_OK ||
             llmb_table_number(t, r, (size_t)col_tps, &b->value, &e) != LLMB_OK) {
@@ -288,8 +337,7 @@ int main(int argc, char **argv)
             goto out;
         }
         if (b->value < 0) {
-            tool_error(tool, "%s: line %lu: tokens_per_s is negative", csv,
-                       llmb_table_line(t, r));
+            tool_error(tool, "%s: line %lu: tokens_per_s is negative", csv, llmb_table_line(t, r));
             goto out;
         }
         /* A failed request has no throughput to draw: it gets the failure mark. */
@@ -297,10 +345,18 @@ int main(int argc, char **argv)
             b->value = NAN;
             failed++;
         }
+        n++;
+    }
+    if (n == 0) {
+        if (level_given)
+            tool_error(tool, "%s: no measured request at level %g", csv, level);
+        else
+            tool_error(tool, "%s: no measured request (only warmup), nothing to draw", csv);
+        goto out;
     }
     /* Rows are in the order requests finished; bars go in request order. */
-    qsort(bars, rows, sizeof *bars, by_request);
-    for (size_t i = 0; i < rows; i++) {
+    qsort(bars, n, sizeof *bars, by_request);
+    for (size_t i = 0; i < n; i++) {
         if (i > 0 && bars[i].request == bars[i - 1].request) {
             tool_error(tool, "%s: request %.0f appears twice (lines %lu and %lu)", csv,
                        bars[i].request, llmb_table_line(t, bars[i - 1].row),
@@ -312,7 +368,7 @@ int main(int argc, char **argv)
     }
 
     if (!title) {
-        default_title(t, title_buf, sizeof title_buf);
+        default_title(t, level, title_buf, sizeof title_buf);
         title = title_buf;
     }
     if (!output) {
@@ -332,7 +388,7 @@ int main(int argc, char **argv)
     spec.y_label = "Tokens/s";
     spec.values = values;
     spec.labels = (const char *const *)labels;
-    spec.n = rows;
+    spec.n = n;
     spec.show_mean = show_mean;
     spec.show_values = show_values;
     if (llmb_bar_chart_render(&spec, &canvas, &e) != LLMB_OK) {
@@ -343,8 +399,11 @@ int main(int argc, char **argv)
         tool_error(tool, "%s", e.text);
         goto out;
     }
-    printf("%s: wrote %s (%ux%u, %zu request%s, %zu failed)\n", tool, output, (unsigned)width,
-           (unsigned)height, rows, rows == 1 ? "" : "s", failed);
+    printf("%s: wrote %s (%ux%u, %zu request%s, %zu failed", tool, output, (unsigned)width,
+           (unsigned)height, n, n == 1 ? "" : "s", failed);
+    if (warmups)
+        printf(", %zu warmup not drawn", warmups);
+    printf(")\n");
     rc = TOOL_EXIT_OK;
 out:
     llmb_canvas_free(canvas);

@@ -300,8 +300,8 @@ static int parse_args(int argc, char **argv, llmb_mock_options *o, int *quiet, i
             o->fault_every = (unsigned)u;
             fa.every = 1;
         } else if ((v = option_value(argc, argv, &i, "--fault-probability", &hit)) || hit) {
-            if (!v || tool_parse_double(TOOL, "--fault-probability", v, 0, 1,
-                                        &o->fault_probability) != 0)
+            if (!v ||
+                tool_parse_double(TOOL, "--fault-probability", v, 0, 1, &o->fault_probability) != 0)
                 return -1;
             o->fault_every = 0; /* chance decides, not the count */
             fa.probability = 1;

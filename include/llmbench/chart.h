@@ -46,16 +46,14 @@ LLMB_API void llmb_canvas_line(llmb_canvas *c, double x0, double y0, double x1, 
                                double width, uint32_t rgba);
 /**
  * Draw text with the built-in stroke font: printable ASCII as glyphs, any
- * other character (a whole UTF-8 sequence, or a stray byte) as a box. `size` is the em height in pixels, like a CSS font-size:
- * capitals and digits are 0.70 * size tall, lowercase x-height is 0.50 * size,
- * ascenders reach 0.75 * size above the baseline and descenders (g j p q y)
- * 0.25 * size below it; ink may exceed these by half a stroke width. `x`, `y`
- * are the anchor: `align` says where x falls on the text, and y is the
- * baseline. `angle_deg` rotates the text about the anchor, counter-clockwise
- * (90 = reading upwards, for a vertical axis label). Text at a multiple of
- * 90 degrees is fitted to the pixel grid for sharpness. `text` is only read
- * during the call; NULL text, a non-positive size or non-finite coordinates
- * draw nothing.
+ * other character (a whole UTF-8 sequence, or a stray byte) as a box. `size` is the em height in
+ * pixels, like a CSS font-size: capitals and digits are 0.70 * size tall, lowercase x-height is
+ * 0.50 * size, ascenders reach 0.75 * size above the baseline and descenders (g j p q y) 0.25 *
+ * size below it; ink may exceed these by half a stroke width. `x`, `y` are the anchor: `align` says
+ * where x falls on the text, and y is the baseline. `angle_deg` rotates the text about the anchor,
+ * counter-clockwise (90 = reading upwards, for a vertical axis label). Text at a multiple of 90
+ * degrees is fitted to the pixel grid for sharpness. `text` is only read during the call; NULL
+ * text, a non-positive size or non-finite coordinates draw nothing.
  */
 LLMB_API void llmb_canvas_text(llmb_canvas *c, double x, double y, const char *text, double size,
                                llmb_align align, double angle_deg, uint32_t rgba);

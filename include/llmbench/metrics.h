@@ -51,7 +51,10 @@ typedef struct llmb_metrics_options {
     size_t exact_limit;
 } llmb_metrics_options;
 
-#define LLMB_METRICS_OPTIONS_INIT {NULL, 0, 0.0, 0.0, 0.0, 1000000}
+#define LLMB_METRICS_OPTIONS_INIT                                                                  \
+    {                                                                                              \
+        NULL, 0, 0.0, 0.0, 0.0, 1000000                                                            \
+    }
 
 /** The summary of a run. Only successful, non-warmup requests enter tokens and latencies. */
 typedef struct llmb_summary {
@@ -126,14 +129,12 @@ LLMB_API double llmb_percentile(const double *sorted, size_t n, double p);
  * Parse a percentile list such as "50,90,99,99.9" into out (at most `max`
  * values, each in (0, 100)); returns how many, or 0 with *err set.
  */
-LLMB_API size_t llmb_parse_percentiles(const char *text, double *out, size_t max,
-                                       llmb_error *err);
+LLMB_API size_t llmb_parse_percentiles(const char *text, double *out, size_t max, llmb_error *err);
 /**
  * Parse service-level objectives "ttft:MS,tpot:MS,e2e:MS" (any subset, any
  * order) into opts' slo fields. LLMB_ERR_INVALID with *err on bad text.
  */
-LLMB_API llmb_status llmb_parse_slo(const char *text, llmb_metrics_options *opts,
-                                    llmb_error *err);
+LLMB_API llmb_status llmb_parse_slo(const char *text, llmb_metrics_options *opts, llmb_error *err);
 
 /** What a summary describes: the run's settings. Strings may be NULL. */
 typedef struct llmb_run_info {
@@ -148,7 +149,7 @@ typedef struct llmb_run_info {
     int stopped;                   /**< the run was stopped before its end */
     long max_tokens;               /**< 0 = not sent */
     const char *prompt;
-    time_t start_time; /**< wall-clock start of the run */
+    time_t start_time;                   /**< wall-clock start of the run */
     const llmb_metrics_options *metrics; /**< the objectives used, for the record; may be NULL */
 } llmb_run_info;
 

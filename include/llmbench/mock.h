@@ -186,8 +186,10 @@ typedef struct llmb_mock_options {
 
 /** Lateness of the events the mock sent, against their scheduled times. */
 typedef struct llmb_mock_stats {
-    uint64_t requests; /**< requests answered (any endpoint) */
-    uint64_t events; /**< timed events sent (tokens and final chunks; a whole JSON answer is one) */
+    uint64_t requests; /**< requests answered (any endpoint; not those reset or stalled) */
+    /** Timed events sent: tokens, final chunks and injected events (malformed, oversize,
+     *  error); a whole JSON answer is one. */
+    uint64_t events;
     uint64_t late_p50_ns; /**< median lateness */
     uint64_t late_p99_ns;
     uint64_t late_max_ns;

@@ -49,9 +49,9 @@ typedef void (*llmb_start_fn)(uint64_t origin_ns, void *user);
 typedef struct llmb_run_options {
     /** Requests to measure (default 5); 0 means "until duration_s", which must then be set. */
     uint64_t requests;
-    uint64_t warmup;   /**< requests sent first, marked, and left out of the statistics */
-    double duration_s; /**< send no request after this long from the start; 0 = no limit */
-    unsigned threads;  /**< event loops, each on its own thread (default 1; see below) */
+    uint64_t warmup;    /**< requests sent first, marked, and left out of the statistics */
+    double duration_s;  /**< send no request after this long from the start; 0 = no limit */
+    unsigned threads;   /**< event loops, each on its own thread (default 1; see below) */
     const char *prompt; /**< the prompt text (default LLMB_DEFAULT_PROMPT) */
     long max_tokens;    /**< max_tokens sent with each request; 0 = not sent */
     /** Keep every content chunk's arrival time in the record (for traces); memory then
@@ -65,13 +65,17 @@ typedef struct llmb_run_options {
     void *record_user;                   /**< passed to on_record */
     llmb_progress_fn on_progress;        /**< may be NULL */
     void *progress_user;                 /**< passed to on_progress */
-    double progress_interval_s; /**< call on_progress at least this often while running (default 0.25) */
+    double progress_interval_s; /**< call on_progress at least this often while running (default
+                                   0.25) */
     llmb_start_fn on_start;     /**< may be NULL */
     void *start_user;           /**< passed to on_start */
 } llmb_run_options;
 
 #define LLMB_RUN_OPTIONS_INIT                                                                      \
-    {5, 0, 0.0, 1, LLMB_DEFAULT_PROMPT, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0.25, NULL, NULL}
+    {                                                                                              \
+        5, 0, 0.0, 1, LLMB_DEFAULT_PROMPT, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0.25, NULL,   \
+            NULL                                                                                   \
+    }
 
 /**
  * A runner for one run. The endpoint, schedule and strings in the options are

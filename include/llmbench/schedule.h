@@ -39,7 +39,7 @@ typedef enum llmb_schedule_kind {
 typedef enum llmb_arrival {
     LLMB_ARRIVAL_CONSTANT = 0, /**< exactly 1/rate apart */
     LLMB_ARRIVAL_POISSON,      /**< exponential gaps: a Poisson process */
-    LLMB_ARRIVAL_GAMMA         /**< gamma gaps of shape B (burstiness): B < 1 burstier, B = 1 Poisson */
+    LLMB_ARRIVAL_GAMMA /**< gamma gaps of shape B (burstiness): B < 1 burstier, B = 1 Poisson */
 } llmb_arrival;
 
 /** "constant", "poisson" or "gamma". */

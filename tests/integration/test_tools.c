@@ -316,8 +316,8 @@ static void test_tools_summary_options(void **state)
     (void)state;
     {
         /* A summary that cannot be written is refused before any request. */
-        const char *argv[] = {"llm-seq", "--base-url", "http://127.0.0.1:1/v1", "--model", "m",
-                              "--summary", "/nonexistent-dir/s.json", NULL};
+        const char *argv[] = {"llm-seq", "--base-url", "http://127.0.0.1:1/v1",   "--model",
+                              "m",       "--summary",  "/nonexistent-dir/s.json", NULL};
         run_tool(&res, 30, NULL, argv);
         assert_int_equal(res.exit_code, 1);
         assert_non_null(strstr(res.err, "--summary: cannot create /nonexistent-dir/s.json"));
@@ -331,8 +331,8 @@ static void test_tools_summary_options(void **state)
     mock_start(&m, timing_args);
     {
         /* --summary - puts the JSON alone on standard output. */
-        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--requests", "2",
-                              "--max-tokens", "3", "--summary", "-", NULL};
+        const char *argv[] = {"llm-conc",     "--base-url", m.base_url,  "--requests", "2",
+                              "--max-tokens", "3",          "--summary", "-",          NULL};
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
@@ -360,9 +360,9 @@ static void test_tools_sigint_records_in_flight(void **state)
     (void)state;
     mock_start(&m, args);
     {
-        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--requests", "6",
-                              "--interval", "0.3", "--max-tokens", "10", "--summary", "s.json",
-                              NULL};
+        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--requests",
+                              "6",        "--interval", "0.3",      "--max-tokens",
+                              "10",       "--summary",  "s.json",   NULL};
         run_tool_signal(&res, 30, NULL, argv, SIGINT, 0.8);
     }
     mock_stop(&m);
@@ -383,9 +383,8 @@ static void test_tools_sigint_records_in_flight(void **state)
     assert_true(json_is_true(json_object_get(j, "stopped")));
     assert_int_equal(json_integer_value(json_object_get(j, "sent")), 3);
     assert_int_equal(json_integer_value(json_object_get(j, "failed")), 3);
-    assert_int_equal(json_integer_value(
-                         json_object_get(json_object_get(j, "failed_by_class"), "cancelled")),
-                     3);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(j, "failed_by_class"), "cancelled")), 3);
     json_decref(j);
     run_result_free(&res);
 }
@@ -426,9 +425,10 @@ static void test_tools_closed_loop_never_exceeds_n(void **state)
     (void)state;
     mock_start(&m, timing_args);
     {
-        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--concurrency", "3",
-                              "--requests", "12", "--max-tokens", "5", "--summary", "s.json",
-                              "--quiet", NULL};
+        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--concurrency",
+                              "3",        "--requests", "12",       "--max-tokens",
+                              "5",        "--summary",  "s.json",   "--quiet",
+                              NULL};
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
@@ -464,9 +464,10 @@ static void test_tools_open_loop_cap_records_wait(void **state)
     (void)state;
     mock_start(&m, timing_args);
     {
-        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--rate", "100",
-                              "--arrival", "constant", "--max-concurrency", "2", "--requests",
-                              "8", "--max-tokens", "5", "--quiet", NULL};
+        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--rate",
+                              "100",      "--arrival",  "constant", "--max-concurrency",
+                              "2",        "--requests", "8",        "--max-tokens",
+                              "5",        "--quiet",    NULL};
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
@@ -505,9 +506,10 @@ static void test_tools_warmup_and_duration(void **state)
     mock_start(&m, timing_args);
     {
         /* 20 req/s for 1 s: requests due at 0, 50, ..., 950 ms; the first 3 are warmup. */
-        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--rate", "20",
-                              "--arrival", "constant", "--duration", "1", "--warmup", "3",
-                              "--max-tokens", "3", "--summary", "s.json", "--quiet", NULL};
+        const char *argv[] = {
+            "llm-conc", "--base-url", m.base_url, "--rate",   "20", "--arrival",
+            "constant", "--duration", "1",        "--warmup", "3",  "--max-tokens",
+            "3",        "--summary",  "s.json",   "--quiet",  NULL};
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
@@ -543,9 +545,10 @@ static void test_tools_sweep(void **state)
     (void)state;
     mock_start(&m, timing_args);
     {
-        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--sweep-concurrency", "1,2",
-                              "--requests", "4", "--max-tokens", "3", "--summary", "s.json",
-                              "--sweep-output", "sweep.csv", "--quiet", NULL};
+        const char *argv[] = {"llm-conc",  "--base-url", m.base_url, "--sweep-concurrency",
+                              "1,2",       "--requests", "4",        "--max-tokens",
+                              "3",         "--summary",  "s.json",   "--sweep-output",
+                              "sweep.csv", "--quiet",    NULL};
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
@@ -568,8 +571,8 @@ static void test_tools_sweep(void **state)
         assert_int_equal(llmb_table_number(sw, r, (size_t)llmb_table_find(sw, "level"), &v, &e),
                          LLMB_OK);
         assert_true(v == (double)(r + 1));
-        assert_int_equal(
-            llmb_table_number(sw, r, (size_t)llmb_table_find(sw, "completed"), &v, &e), LLMB_OK);
+        assert_int_equal(llmb_table_number(sw, r, (size_t)llmb_table_find(sw, "completed"), &v, &e),
+                         LLMB_OK);
         assert_true(v == 4);
         assert_true(llmb_table_find(sw, "p99_ttft_ms") >= 0);
         assert_true(llmb_table_find(sw, "request_throughput") >= 0);
@@ -582,6 +585,23 @@ static void test_tools_sweep(void **state)
                      2);
     json_decref(j);
     run_result_free(&res);
+    {
+        /* One chart is one level: llm-graph asks which. */
+        const char *argv[] = {"llm-graph", NULL};
+        run_tool(&res, 30, NULL, argv);
+        assert_int_equal(res.exit_code, 1);
+        assert_non_null(strstr(res.err, "--level"));
+        run_result_free(&res);
+    }
+    {
+        const char *argv[] = {"llm-graph", "--level", "2", NULL};
+        unsigned w, h;
+        run_tool(&res, 30, NULL, argv);
+        assert_int_equal(res.exit_code, 0);
+        png_size("images/mock-model (Concurrency 2) (mock).png", &w, &h);
+        assert_non_null(strstr(res.out, "4 requests"));
+        run_result_free(&res);
+    }
 }
 
 static void test_tools_trace_and_threads(void **state)
@@ -595,9 +615,10 @@ static void test_tools_trace_and_threads(void **state)
     (void)state;
     mock_start(&m, timing_args);
     {
-        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--rate", "50",
-                              "--arrival", "constant", "--requests", "10", "--threads", "2",
-                              "--max-tokens", "4", "--trace", "t.jsonl", "--quiet", NULL};
+        const char *argv[] = {
+            "llm-conc", "--base-url", m.base_url, "--rate",    "50", "--arrival",
+            "constant", "--requests", "10",       "--threads", "2",  "--max-tokens",
+            "4",        "--trace",    "t.jsonl",  "--quiet",   NULL};
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
@@ -664,9 +685,9 @@ static void test_tools_usage_styles(void **state)
         llmb_table *t;
         mock_start(&m, args);
         {
-            const char *argv[] = {"llm-seq", "--base-url", m.base_url, "--requests", "2",
-                                  "--delay", "0", "--max-tokens", "12", "--quiet",
-                                  "--summary", "s.json", NULL};
+            const char *argv[] = {
+                "llm-seq",      "--base-url", m.base_url, "--requests", "2",      "--delay", "0",
+                "--max-tokens", "12",         "--quiet",  "--summary",  "s.json", NULL};
             run_tool(&res, 60, NULL, argv);
         }
         mock_stop(&m);
