@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -40,6 +41,7 @@ struct llmbi_http_req {
     void *user;
     int got_response;
     int aborted;
+    int out_of_files; /* the socket could not be made: the open-file limit */
     struct llmbi_http_req *prev, *next;
     /* A list node of our own put in front of the shared header list, so a
      * per-request header costs no copy of the others (curl only reads it). */
@@ -159,6 +161,19 @@ static void report_response(llmbi_http_req *r)
         r->hd.on_response(r->user, status, ctype ? ctype : "");
 }
 
+/* Makes each connection's socket, to tell the open-file limit apart from a
+ * server that refuses: libcurl reports both as "could not connect". */
+static curl_socket_t open_socket_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    llmbi_http_req *r = ud;
+    curl_socket_t fd;
+    (void)purpose;
+    fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd == CURL_SOCKET_BAD && (errno == EMFILE || errno == ENFILE))
+        r->out_of_files = 1;
+    return fd;
+}
+
 static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud)
 {
     /* The arrival time is read first, before any work on the bytes. */
@@ -265,10 +280,8 @@ static void finish(llmbi_http *h, llmbi_http_req *r, CURLcode rc)
     if (rc == CURLE_OK || r->aborted) {
         res.message = "";
     } else {
-        long os_errno = 0;
         res.message = r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc);
-        curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os_errno);
-        if (os_errno == EMFILE || os_errno == ENFILE) {
+        if (r->out_of_files) {
             /* Not the server's fault: say what stops the run and how to lift it. */
             res.error_class = LLMB_FAIL_OTHER;
             res.message = "too many open files: the open-file limit (ulimit -n) stops this "
@@ -447,6 +460,8 @@ llmb_status llmbi_http_start(llmbi_http *h, const llmbi_http_spec *spec,
     }
     curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(r->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+    curl_easy_setopt(r->easy, CURLOPT_OPENSOCKETDATA, r);
     mc = curl_multi_add_handle(h->multi, r->easy);
     if (mc != CURLM_OK) {
         curl_easy_cleanup(r->easy);

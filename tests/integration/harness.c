@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -83,6 +84,9 @@ char *read_file(const char *path, size_t *len)
     return data;
 }
 
+/* The open-file limit for the next spawned tool; 0 leaves it alone. */
+static unsigned long next_nofile;
+
 /* Spawns argv with stdout and stderr into files; returns the pid. */
 static pid_t spawn(const char *const *env_extra, const char *const *argv, const char *out_path,
                    const char *err_path)
@@ -100,6 +104,11 @@ static pid_t spawn(const char *const *env_extra, const char *const *argv, const 
         dup2(e, 2);
         for (size_t i = 0; env_extra && env_extra[i]; i++)
             putenv((char *)env_extra[i]);
+        if (next_nofile) {
+            struct rlimit rl = {next_nofile, next_nofile};
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+                _exit(126);
+        }
         execv(tool_path(argv[0]), (char *const *)argv);
         _exit(127);
     }
@@ -109,6 +118,13 @@ static pid_t spawn(const char *const *env_extra, const char *const *argv, const 
 void run_tool(run_result *res, double limit_s, const char *const *env_extra,
               const char *const *argv)
 {
+    run_tool_signal(res, limit_s, env_extra, argv, 0, 0);
+}
+
+void run_tool_nofile(run_result *res, double limit_s, const char *const *env_extra,
+                     const char *const *argv, unsigned long nofile)
+{
+    next_nofile = nofile;
     run_tool_signal(res, limit_s, env_extra, argv, 0, 0);
 }
 
@@ -127,6 +143,7 @@ void run_tool_signal(run_result *res, double limit_s, const char *const *env_ext
     snprintf(out_path, sizeof out_path, ".run%d.out", counter);
     snprintf(err_path, sizeof err_path, ".run%d.err", counter++);
     pid = spawn(env_extra, argv, out_path, err_path);
+    next_nofile = 0;
     for (;;) {
         pid_t w = waitpid(pid, &status, WNOHANG);
         assert_true(w >= 0);

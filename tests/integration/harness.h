@@ -42,6 +42,9 @@ const char *tool_path(const char *name);
 void run_tool(run_result *res, double limit_s, const char *const *env_extra,
               const char *const *argv);
 void run_result_free(run_result *res);
+/** As run_tool, with the tool's open-file limit (soft and hard) set to `nofile`. */
+void run_tool_nofile(run_result *res, double limit_s, const char *const *env_extra,
+                     const char *const *argv, unsigned long nofile);
 /** As run_tool, sending `sig` to the tool `after_s` seconds after it started. */
 void run_tool_signal(run_result *res, double limit_s, const char *const *env_extra,
                      const char *const *argv, int sig, double after_s);

@@ -673,6 +673,72 @@ static void test_tools_trace_and_threads(void **state)
     run_result_free(&res);
 }
 
+static void test_tools_file_limit_said_clearly(void **state)
+{
+    /* 40 streams at once in a process allowed 24 open files: the tool warns
+     * before the run, and the requests that found no file are recorded with a
+     * message that says why, not as the server's fault. */
+    const char *args[] = {"--ttft-ms", "200", "--itl-ms", "10", NULL};
+    mock_proc m;
+    run_result res;
+    llmb_table *t;
+    size_t limited = 0;
+    (void)state;
+    mock_start(&m, args);
+    {
+        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--concurrency", "40",
+                              "--requests", "40", "--max-tokens", "2", "--quiet", NULL};
+        run_tool_nofile(&res, 60, NULL, argv, 24);
+    }
+    mock_stop(&m);
+    assert_int_equal(res.exit_code, 1);
+    assert_non_null(strstr(res.err, "open-file limit (24) is too low for 40 streams"));
+    t = load_results("results.csv");
+    assert_int_equal(llmb_table_rows(t), 40);
+    for (size_t r = 0; r < 40; r++)
+        if (strstr(cell_str(t, r, "error"), "open-file limit")) {
+            assert_string_equal(cell_str(t, r, "error_class"), "other");
+            limited++;
+        }
+    assert_true(limited > 0);
+    llmb_table_free(t);
+    run_result_free(&res);
+}
+
+static void test_tools_queueing_measured(void **state)
+{
+    /* A mock with two batch slots under four requests at once: the two that
+     * queue see their first token one whole generation (20 + 3 x 5 ms) later,
+     * and the client measures it. */
+    const char *args[] = {"--ttft-ms", "20", "--itl-ms", "5", "--slots", "2", NULL};
+    mock_proc m;
+    run_result res;
+    llmb_table *t;
+    size_t fast = 0, queued = 0;
+    (void)state;
+    mock_start(&m, args);
+    {
+        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--concurrency", "4",
+                              "--requests", "4", "--max-tokens", "4", "--quiet", NULL};
+        run_tool(&res, 60, NULL, argv);
+    }
+    mock_stop(&m);
+    if (res.exit_code != 0)
+        fail_msg("llm-conc exited %d: %s", res.exit_code, res.err);
+    t = load_results("results.csv");
+    for (size_t r = 0; r < 4; r++) {
+        double ttft = cell_num(t, r, "ttft_ms");
+        if (ttft < 20 + TTFT_SLACK_MS)
+            fast++;
+        else if (ttft >= 55 - 1 && ttft < 55 + TTFT_SLACK_MS)
+            queued++;
+    }
+    assert_int_equal(fast, 2);
+    assert_int_equal(queued, 2);
+    llmb_table_free(t);
+    run_result_free(&res);
+}
+
 static void test_tools_usage_styles(void **state)
 {
     /* Usage in the last content chunk, as Groq's x_groq, or not at all. */
@@ -925,6 +991,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tools_warmup_and_duration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_sweep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_trace_and_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_file_limit_said_clearly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_queueing_measured, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_usage_styles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_completions_api_and_model_discovery, setup,
                                         teardown),
