@@ -50,8 +50,8 @@ struct worker {
     uint64_t cap;         /* most in flight: a closed loop's slots or an open loop's cap; 0 none */
     llmbi_arrivals arr;   /* open loop: the next arrival this worker sends */
     uint64_t last_end_ns; /* sequential: end of the last request */
-    uint64_t *freed;      /* closed loop: ends of requests whose slot is not refilled yet */
-    size_t n_freed;
+    uint64_t *freed; /* closed loop: a ring of the ends of requests whose slot is free */
+    size_t freed_head, n_freed;
     int done_sending;
     llmb_metrics *metrics;
     /* Read by the progress callback on another thread. */
@@ -303,8 +303,10 @@ static void complete(worker *w, request *q, uint64_t end_ns)
     unlink_inflight(w, q);
     w->in_flight--;
     w->last_end_ns = rec.end_ns;
-    if (w->freed && w->n_freed < w->cap)
-        w->freed[w->n_freed++] = rec.end_ns;
+    if (w->freed && w->n_freed < w->cap) {
+        w->freed[(w->freed_head + w->n_freed) % w->cap] = rec.end_ns;
+        w->n_freed++;
+    }
     if (llmbi_metrics_finish(w->metrics, &rec, &q->stats) != LLMB_OK && !w->errmsg[0])
         llmbi_format(w->errmsg, sizeof w->errmsg, "out of memory in the statistics");
     atomic_fetch_add_explicit(&w->finished, 1, memory_order_relaxed);
@@ -497,8 +499,8 @@ static uint64_t send_due(worker *w)
              * intended time, and the first wave's is the start. */
             due = 0;
             if (w->n_freed > 0) {
-                due = w->freed[0];
-                memmove(w->freed, w->freed + 1, (w->n_freed - 1) * sizeof *w->freed);
+                due = w->freed[w->freed_head];
+                w->freed_head = (w->freed_head + 1) % w->cap;
                 w->n_freed--;
             }
             send_request(w, number, due);

@@ -323,7 +323,11 @@ static void *script_main(void *arg)
         if (hdr_end && cl && got >= (size_t)(hdr_end + 4 - buf) + strtoul(cl + 15, NULL, 10))
             break;
     }
-    memcpy(s->request, buf, got < sizeof s->request ? got : sizeof s->request - 1);
+    {
+        size_t n = got < sizeof s->request - 1 ? got : sizeof s->request - 1;
+        memcpy(s->request, buf, n);
+        s->request[n] = '\0';
+    }
     if (write(c, s->response, s->response_len) < 0) {
         /* the client went away; nothing to do */
     }
