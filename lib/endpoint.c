@@ -35,6 +35,7 @@ struct llmb_endpoint {
     llmb_api api;
     double connect_timeout_s;
     double request_timeout_s;
+    int insecure;
 };
 
 size_t llmb_preset_count(void)
@@ -345,6 +346,16 @@ llmb_status llmb_endpoint_set_timeouts(llmb_endpoint *ep, double connect_s, doub
     return LLMB_OK;
 }
 
+void llmb_endpoint_set_insecure(llmb_endpoint *ep, int insecure)
+{
+    ep->insecure = insecure != 0;
+}
+
+int llmb_endpoint_insecure(const llmb_endpoint *ep)
+{
+    return ep->insecure;
+}
+
 const char *llmb_endpoint_preset_name(const llmb_endpoint *ep)
 {
     return ep->preset->name;
@@ -440,8 +451,8 @@ llmb_status llmb_endpoint_discover_model(llmb_endpoint *ep, llmb_error *err)
     total_s = ep->connect_timeout_s + 30.0;
     if (ep->request_timeout_s > 0 && ep->request_timeout_s < total_s)
         total_s = ep->request_timeout_s;
-    st = llmbi_http_get(url, hd, ep->connect_timeout_s, total_s, 4u << 20, &body, &len, &status,
-                        err);
+    st = llmbi_http_get(url, hd, ep->connect_timeout_s, total_s, ep->insecure, 4u << 20, &body,
+                        &len, &status, err);
     if (st != LLMB_OK)
         goto out;
     if (status < 200 || status > 299) {

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/eventfd.h>
@@ -42,6 +44,7 @@ struct llmbi_http_req {
     int got_response;
     int aborted;
     int out_of_files; /* the socket could not be made: the open-file limit */
+    double retry_after_s; /* from a Retry-After header, -1 if none */
     struct llmbi_http_req *prev, *next;
     /* A list node of our own put in front of the shared header list, so a
      * per-request header costs no copy of the others (curl only reads it). */
@@ -161,6 +164,47 @@ static void report_response(llmbi_http_req *r)
         r->hd.on_response(r->user, status, ctype ? ctype : "");
 }
 
+/* Seconds from a Retry-After value: a number of seconds, or an HTTP date. */
+static double parse_retry_after(const char *v, size_t n)
+{
+    char buf[64];
+    char *end;
+    double secs;
+    struct tm tm;
+    while (n > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        n--;
+    }
+    while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+        n--;
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    errno = 0;
+    secs = strtod(buf, &end);
+    if (end != buf && *end == '\0' && errno == 0 && secs >= 0 && secs < 1e9)
+        return secs;
+    memset(&tm, 0, sizeof tm);
+    end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (end && *end == '\0') {
+        double d = difftime(timegm(&tm), time(NULL));
+        return d > 0 ? d : 0;
+    }
+    return -1;
+}
+
+/* Response headers: only Retry-After matters here (the status and type are
+ * read from curl once the body starts). */
+static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud)
+{
+    llmbi_http_req *r = ud;
+    size_t n = size * nmemb;
+    if (n > 12 && strncasecmp(p, "retry-after:", 12) == 0)
+        r->retry_after_s = parse_retry_after(p + 12, n - 12);
+    return n;
+}
+
 /* Makes each connection's socket, to tell the open-file limit apart from a
  * server that refuses: libcurl reports both as "could not connect". */
 static curl_socket_t open_socket_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
@@ -276,6 +320,7 @@ static void finish(llmbi_http *h, llmbi_http_req *r, CURLcode rc)
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     res.status = status;
     res.aborted = r->aborted;
+    res.retry_after_s = r->retry_after_s;
     res.error_class = r->aborted ? LLMB_FAIL_NONE : classify(rc);
     if (rc == CURLE_OK || r->aborted) {
         res.message = "";
@@ -416,6 +461,10 @@ static void set_common(CURL *e, const llmbi_http_spec *spec, char *errbuf)
     }
     if (spec->connect_timeout_s > 0)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, to_ms(spec->connect_timeout_s));
+    if (spec->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
     if (spec->timeout_s > 0)
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, to_ms(spec->timeout_s));
 }
@@ -462,6 +511,9 @@ llmb_status llmbi_http_start(llmbi_http *h, const llmbi_http_spec *spec,
     curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(r->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
     curl_easy_setopt(r->easy, CURLOPT_OPENSOCKETDATA, r);
+    curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
+    r->retry_after_s = -1;
     mc = curl_multi_add_handle(h->multi, r->easy);
     if (mc != CURLM_OK) {
         curl_easy_cleanup(r->easy);
@@ -596,8 +648,8 @@ static size_t get_write_cb(char *p, size_t size, size_t nmemb, void *ud)
 }
 
 llmb_status llmbi_http_get(const char *url, const llmbi_headers *headers, double connect_timeout_s,
-                           double timeout_s, size_t max_bytes, char **body, size_t *len,
-                           long *status, llmb_error *err)
+                           double timeout_s, int insecure, size_t max_bytes, char **body,
+                           size_t *len, long *status, llmb_error *err)
 {
     llmbi_http_spec spec;
     get_buf b;
@@ -618,6 +670,7 @@ llmb_status llmbi_http_get(const char *url, const llmbi_headers *headers, double
     spec.headers = headers;
     spec.connect_timeout_s = connect_timeout_s;
     spec.timeout_s = timeout_s;
+    spec.insecure = insecure;
     errbuf[0] = '\0';
     e = curl_easy_init();
     if (!e) {

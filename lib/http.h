@@ -27,6 +27,7 @@ typedef struct llmbi_http_result {
     long status;                  /* HTTP status, 0 if none arrived */
     uint64_t end_ns;              /* when the end was seen */
     const char *message;          /* transport's error text, "" if none */
+    double retry_after_s;         /* a Retry-After header, in seconds; -1 if none */
 } llmbi_http_result;
 
 typedef struct llmbi_http_handlers {
@@ -47,6 +48,7 @@ typedef struct llmbi_http_spec {
     const char *extra_header;     /* one more "Name: value" line for this request, or NULL */
     double connect_timeout_s;     /* 0: transport default */
     double timeout_s;             /* 0: none */
+    int insecure;                 /* do not verify the TLS peer (its certificate and name) */
 } llmbi_http_spec;
 
 /**
@@ -83,7 +85,7 @@ size_t llmbi_http_active(const llmbi_http *h);
  * with curl's text; the HTTP status is returned in *status either way.
  */
 llmb_status llmbi_http_get(const char *url, const llmbi_headers *headers, double connect_timeout_s,
-                           double timeout_s, size_t max_bytes, char **body, size_t *len,
-                           long *status, llmb_error *err);
+                           double timeout_s, int insecure, size_t max_bytes, char **body,
+                           size_t *len, long *status, llmb_error *err);
 
 #endif /* LLMB_HTTP_H */

@@ -32,8 +32,9 @@ struct llmb_metrics {
     llmb_metrics_options opts;
     double percentiles[LLMB_MAX_PERCENTILES];
     quantity q[Q_COUNT];
-    uint64_t completed, failed, warmup, good;
+    uint64_t completed, failed, warmup, good, retried;
     uint64_t failed_by_class[LLMB_FAIL_CLASS_COUNT_];
+    uint64_t retried_by_class[LLMB_FAIL_CLASS_COUNT_];
     uint64_t by_usage, by_chunks;
     uint64_t input_tokens, output_tokens, input_unknown;
     uint64_t window_start_ns, window_end_ns; /* of measured requests: intended .. end */
@@ -239,7 +240,18 @@ llmb_status llmbi_metrics_finish(llmb_metrics *m, const llmb_record *r, llmbi_re
     double scale;
 
     if (r->warmup) {
-        m->warmup++;
+        /* A warmup request counts once, whatever its attempts. */
+        if (!r->will_retry)
+            m->warmup++;
+        goto out;
+    }
+    if (r->will_retry) {
+        /* An attempt that failed and was tried again: the request's outcome is
+         * its last attempt's. */
+        m->retried++;
+        m->retried_by_class[(unsigned)r->error_class < LLMB_FAIL_CLASS_COUNT_
+                                ? r->error_class
+                                : LLMB_FAIL_OTHER]++;
         goto out;
     }
     if (!m->have_window || r->intended_ns < m->window_start_ns)
@@ -343,8 +355,11 @@ llmb_status llmb_metrics_merge(llmb_metrics *dst, const llmb_metrics *src)
     dst->failed += src->failed;
     dst->warmup += src->warmup;
     dst->good += src->good;
-    for (int c = 0; c < LLMB_FAIL_CLASS_COUNT_; c++)
+    dst->retried += src->retried;
+    for (int c = 0; c < LLMB_FAIL_CLASS_COUNT_; c++) {
         dst->failed_by_class[c] += src->failed_by_class[c];
+        dst->retried_by_class[c] += src->retried_by_class[c];
+    }
     dst->by_usage += src->by_usage;
     dst->by_chunks += src->by_chunks;
     dst->input_tokens += src->input_tokens;
@@ -463,7 +478,9 @@ llmb_status llmb_metrics_summarize(const llmb_metrics *m, llmb_summary *out)
     out->completed = m->completed;
     out->failed = m->failed;
     out->warmup = m->warmup;
+    out->retried = m->retried;
     memcpy(out->failed_by_class, m->failed_by_class, sizeof out->failed_by_class);
+    memcpy(out->retried_by_class, m->retried_by_class, sizeof out->retried_by_class);
     out->counted_by_usage = m->by_usage;
     out->counted_by_chunks = m->by_chunks;
     dur = m->have_window && m->window_end_ns > m->window_start_ns

@@ -44,6 +44,8 @@ static const char *const columns[] = {
     "corrected_ttft_ms",
     "corrected_e2e_ms",
     "x_request_id",
+    "attempt",
+    "retry_after_s",
 };
 
 #define N_COLUMNS (sizeof columns / sizeof columns[0])
@@ -168,7 +170,7 @@ llmb_status llmb_results_write(llmb_results_writer *w, const llmb_record *r, llm
 {
     char req[24], time_taken[32], prompt[24], gen[24], tps[32], start[32], ttft[32], tpot[32],
         itl_mean[32], itl_max[32], e2e[32], status[24], chunks[24], intended[32], wait[32],
-        cttft[32], ce2e[32];
+        cttft[32], ce2e[32], attempt[16], retry_after[32];
     char error_buf[512], model_buf[512];
     const char *fields[N_COLUMNS];
     llmb_status st;
@@ -222,6 +224,10 @@ llmb_status llmb_results_write(llmb_results_writer *w, const llmb_record *r, llm
     fields[23] = cttft;
     fields[24] = ce2e;
     fields[25] = r->x_request_id ? r->x_request_id : "";
+    snprintf(attempt, sizeof attempt, "%u", r->attempt ? r->attempt : 1);
+    fields[26] = attempt;
+    fmt_num(retry_after, sizeof retry_after, 3, r->retry_after_s >= 0 ? r->retry_after_s : NAN);
+    fields[27] = retry_after;
 
     st = llmb_csv_write_row(w->fp, fields, N_COLUMNS);
     /* Flushed at once: a crash or an interrupt loses only what is in flight. */

@@ -41,6 +41,15 @@
 typedef struct request request;
 typedef struct worker worker;
 
+/* A request to send again after a failure. */
+typedef struct retry {
+    uint64_t number;
+    uint64_t intended_ns; /* the first attempt's: what the user waited from */
+    uint64_t due_ns;      /* relative to the origin */
+    unsigned attempt;
+    int warmup;
+} retry;
+
 struct worker {
     llmb_runner *r;
     unsigned id;
@@ -50,9 +59,13 @@ struct worker {
     uint64_t cap;         /* most in flight: a closed loop's slots or an open loop's cap; 0 none */
     llmbi_arrivals arr;   /* open loop: the next arrival this worker sends */
     uint64_t last_end_ns; /* sequential: end of the last request */
+    uint64_t issued;      /* sequential: new requests sent (retries not counted) */
     uint64_t *freed; /* closed loop: a ring of the ends of requests whose slot is free */
     size_t freed_head, n_freed;
     int done_sending;
+    retry *retries; /* failed requests waiting to be sent again */
+    size_t n_retries, cap_retries;
+    uint64_t next_idle_check_ns; /* absolute */
     llmb_metrics *metrics;
     /* Read by the progress callback on another thread. */
     atomic_uint_fast64_t sent, finished, failed, live;
@@ -75,9 +88,12 @@ struct llmb_runner {
     llmb_api api;
     double connect_timeout_s;
     double request_timeout_s;
+    int insecure;
     char run_id[RUN_ID_MAX + 1];
 
     uint64_t total;       /* requests to send, warmup included; UINT64_MAX: until the duration */
+    uint64_t idle_ns;     /* 0: no idle timeout */
+    size_t max_event;
     uint64_t duration_ns; /* 0: none */
     uint64_t origin_ns;
     atomic_uint_fast64_t next_number; /* closed loop: the last request number taken */
@@ -96,8 +112,11 @@ struct request {
     llmbi_http_req *http;
     llmbi_sse *sse;
     uint64_t number;
+    unsigned attempt;
     uint64_t intended_ns, sent_ns; /* relative to the origin */
     uint64_t now_ns;               /* arrival time of the bytes being parsed, relative */
+    uint64_t last_byte_ns;         /* the send, or the last arrival, relative */
+    double retry_after_s;
     uint64_t first_chunk_ns, last_chunk_ns, itl_max_ns;
     size_t n_chunks;
     uint64_t *chunks; /* every arrival, only when the run keeps them */
@@ -211,6 +230,7 @@ static int on_data(void *user, const char *p, size_t n, uint64_t t_ns)
     llmb_status st;
 
     q->now_ns = t_ns - q->w->r->origin_ns;
+    q->last_byte_ns = q->now_ns;
     if (!q->streaming) {
         /* Keep the beginning of an error or non-stream body for the message;
          * the rest is read and dropped so memory stays bounded. */
@@ -232,8 +252,8 @@ static int on_data(void *user, const char *p, size_t n, uint64_t t_ns)
     if (st == LLMB_OK)
         return 0;
     if (st == LLMB_ERR_LIMIT)
-        set_fail(q, LLMB_FAIL_PROTOCOL, "an event is larger than %u bytes",
-                 LLMBI_SSE_DEFAULT_MAX_EVENT);
+        set_fail(q, LLMB_FAIL_PROTOCOL, "an event is larger than %zu bytes (the limit)",
+                 q->w->r->max_event);
     else if (st == LLMB_ERR_NOMEM)
         set_fail(q, LLMB_FAIL_OTHER, "out of memory");
     return 1;
@@ -262,6 +282,48 @@ static void free_request(request *q)
     free(q);
 }
 
+/* Failures a second try may cure: a busy or failing server, a connection
+ * refused or broken. Not timeouts (a retry would double the load that
+ * caused them), nor bad answers, nor the run's own stop. */
+static int retryable(const request *q)
+{
+    switch (q->fail) {
+    case LLMB_FAIL_HTTP:
+        return q->status == 429 || q->status >= 500;
+    case LLMB_FAIL_CONNECT:
+    case LLMB_FAIL_RESET:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Queues the next attempt: after the server's Retry-After (at most a minute),
+ * else 0.5 s doubling with each attempt (at most 30 s). */
+static int schedule_retry(worker *w, const request *q, uint64_t end_ns)
+{
+    double wait_s = q->retry_after_s >= 0 ? (q->retry_after_s < 60 ? q->retry_after_s : 60)
+                                          : 0.5 * (double)(1u << (q->attempt - 1 < 6 ? q->attempt - 1 : 6));
+    retry *t;
+    if (wait_s > 30 && q->retry_after_s < 0)
+        wait_s = 30;
+    if (w->n_retries == w->cap_retries) {
+        size_t cap = w->cap_retries ? w->cap_retries * 2 : 16;
+        retry *nr = realloc(w->retries, cap * sizeof *nr);
+        if (!nr)
+            return -1;
+        w->retries = nr;
+        w->cap_retries = cap;
+    }
+    t = &w->retries[w->n_retries++];
+    t->number = q->number;
+    t->intended_ns = q->intended_ns;
+    t->due_ns = end_ns + llmb_s_to_ns(wait_s);
+    t->attempt = q->attempt + 1;
+    t->warmup = q->warmup;
+    return 0;
+}
+
 /* Turns a finished request into its record, reports it and frees it. */
 static void complete(worker *w, request *q, uint64_t end_ns)
 {
@@ -285,6 +347,11 @@ static void complete(worker *w, request *q, uint64_t end_ns)
                                           : llmb_error_class_name(q->fail);
     rec.warmup = q->warmup;
     rec.x_request_id = q->xid;
+    rec.attempt = q->attempt;
+    rec.retry_after_s = q->retry_after_s;
+    if (q->fail != LLMB_FAIL_NONE && q->attempt <= r->opts.retries && retryable(q) &&
+        !atomic_load(&r->stop))
+        rec.will_retry = schedule_retry(w, q, rec.end_ns) == 0;
     if (q->has_usage && q->completion_tokens >= 0) {
         rec.token_source = LLMB_TOKENS_USAGE;
         rec.prompt_tokens = q->prompt_tokens;
@@ -331,6 +398,7 @@ static void on_done(void *user, const llmbi_http_result *res)
     q->http = NULL; /* the transport frees its handle after this call */
     if (q->status == 0)
         q->status = res->status;
+    q->retry_after_s = res->retry_after_s;
     if (res->error_class != LLMB_FAIL_NONE) {
         set_fail(q, res->error_class, "%s", res->message);
     } else if (q->status < 200 || q->status > 299) {
@@ -342,13 +410,18 @@ static void on_done(void *user, const llmbi_http_result *res)
         llmbi_sse_finish(q->sse, 1);
         if (!q->done_seen)
             set_fail(q, LLMB_FAIL_PROTOCOL, "the stream ended without [DONE]");
+        else if (!(q->has_usage && q->completion_tokens >= 0) && !w->r->opts.allow_no_usage)
+            set_fail(q, LLMB_FAIL_PROTOCOL,
+                     "the stream ended without usage: its token counts are only the "
+                     "chunks counted (allow that with --allow-no-usage)");
     }
     complete(w, q, res->end_ns - w->r->origin_ns);
 }
 
 static const llmbi_http_handlers handlers = {on_response, on_data, on_done};
 
-static void send_request(worker *w, uint64_t number, uint64_t intended_ns)
+static void send_request(worker *w, uint64_t number, uint64_t intended_ns, unsigned attempt,
+                         int warmup)
 {
     llmb_runner *r = w->r;
     request *q = calloc(1, sizeof *q);
@@ -369,7 +442,9 @@ static void send_request(worker *w, uint64_t number, uint64_t intended_ns)
         rec.error_class = LLMB_FAIL_OTHER;
         rec.error = "out of memory";
         rec.x_request_id = "";
-        rec.warmup = number <= r->opts.warmup;
+        rec.warmup = warmup;
+        rec.attempt = attempt;
+        rec.retry_after_s = -1;
         llmbi_metrics_finish(w->metrics, &rec, &rs);
         atomic_fetch_add_explicit(&w->finished, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&w->failed, 1, memory_order_relaxed);
@@ -384,10 +459,16 @@ static void send_request(worker *w, uint64_t number, uint64_t intended_ns)
     }
     q->w = w;
     q->number = number;
+    q->attempt = attempt;
     q->intended_ns = intended_ns;
-    q->warmup = number <= r->opts.warmup;
+    q->warmup = warmup;
+    q->retry_after_s = -1;
     q->prompt_tokens = q->completion_tokens = -1;
-    snprintf(q->xid, sizeof q->xid, "%s-%llu", r->run_id, (unsigned long long)number);
+    if (attempt > 1)
+        snprintf(q->xid, sizeof q->xid, "%s-%llu.%u", r->run_id, (unsigned long long)number,
+                 attempt);
+    else
+        snprintf(q->xid, sizeof q->xid, "%s-%llu", r->run_id, (unsigned long long)number);
     snprintf(xid_header, sizeof xid_header, "X-Request-Id: %s", q->xid);
     q->next = w->inflight;
     if (w->inflight)
@@ -396,7 +477,7 @@ static void send_request(worker *w, uint64_t number, uint64_t intended_ns)
     w->in_flight++;
     atomic_store_explicit(&w->live, w->in_flight, memory_order_relaxed);
 
-    q->sse = llmbi_sse_new(0, on_event, q);
+    q->sse = llmbi_sse_new(r->max_event, on_event, q);
     memset(&spec, 0, sizeof spec);
     spec.url = r->url;
     spec.body = r->body;
@@ -405,7 +486,9 @@ static void send_request(worker *w, uint64_t number, uint64_t intended_ns)
     spec.extra_header = xid_header;
     spec.connect_timeout_s = r->connect_timeout_s;
     spec.timeout_s = r->request_timeout_s;
+    spec.insecure = r->insecure;
     q->sent_ns = llmb_now_ns() - r->origin_ns;
+    q->last_byte_ns = q->sent_ns;
     llmbi_metrics_sent(w->metrics, q->sent_ns, q->warmup, w->in_flight);
     if (!q->sse) {
         set_fail(q, LLMB_FAIL_OTHER, "out of memory");
@@ -419,8 +502,43 @@ static void send_request(worker *w, uint64_t number, uint64_t intended_ns)
     }
 }
 
+/* A retry that will not be sent: its request ends here, cancelled. */
+static void cancel_retry(worker *w, const retry *t)
+{
+    llmb_runner *r = w->r;
+    llmb_record rec;
+    llmbi_req_stats rs;
+    char xid[RUN_ID_MAX + 40];
+    memset(&rec, 0, sizeof rec);
+    memset(&rs, 0, sizeof rs);
+    snprintf(xid, sizeof xid, "%s-%llu.%u", r->run_id, (unsigned long long)t->number, t->attempt);
+    rec.request = t->number;
+    rec.intended_ns = t->intended_ns;
+    rec.sent_ns = rec.end_ns = llmb_now_ns() - r->origin_ns;
+    rec.prompt_tokens = rec.generated_tokens = -1;
+    rec.error_class = LLMB_FAIL_CANCELLED;
+    rec.error = "the run was stopped before the request was sent again";
+    rec.x_request_id = xid;
+    rec.warmup = t->warmup;
+    rec.attempt = t->attempt;
+    rec.retry_after_s = -1;
+    llmbi_metrics_finish(w->metrics, &rec, &rs);
+    atomic_fetch_add_explicit(&w->finished, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->failed, 1, memory_order_relaxed);
+    if (r->opts.on_record) {
+        if (r->n_workers > 1)
+            pthread_mutex_lock(&r->record_lock);
+        r->opts.on_record(&rec, r->opts.record_user);
+        if (r->n_workers > 1)
+            pthread_mutex_unlock(&r->record_lock);
+    }
+}
+
 static void cancel_all(worker *w)
 {
+    for (size_t i = 0; i < w->n_retries; i++)
+        cancel_retry(w, &w->retries[i]);
+    w->n_retries = 0;
     while (w->inflight) {
         request *q = w->inflight;
         uint64_t t;
@@ -439,9 +557,10 @@ static int past_duration(const llmb_runner *r, uint64_t t_ns)
     return r->duration_ns && t_ns >= r->duration_ns;
 }
 
-/* Sends every request that is due now. Returns the absolute time the next one
- * is due, or NO_DEADLINE when that waits on a completion (or nothing is left). */
-static uint64_t send_due(worker *w)
+/* Sends every request the schedule has due now. Returns the absolute time the
+ * next one is due, or NO_DEADLINE when that waits on a completion (or nothing
+ * is left). */
+static uint64_t send_scheduled(worker *w)
 {
     llmb_runner *r = w->r;
     uint64_t now;
@@ -451,7 +570,7 @@ static uint64_t send_due(worker *w)
         now = llmb_now_ns() - r->origin_ns;
         switch (r->sched.kind) {
         case LLMB_SCHEDULE_SEQUENTIAL:
-            number = atomic_load_explicit(&w->sent, memory_order_relaxed) + 1;
+            number = w->issued + 1;
             if (number > r->total) {
                 w->done_sending = 1;
                 return NO_DEADLINE;
@@ -465,7 +584,8 @@ static uint64_t send_due(worker *w)
             }
             if (due > now)
                 return r->origin_ns + due;
-            send_request(w, number, due);
+            w->issued++;
+            send_request(w, number, due, 1, number <= r->opts.warmup);
             break;
         case LLMB_SCHEDULE_INTERVAL:
         case LLMB_SCHEDULE_RATE:
@@ -479,7 +599,7 @@ static uint64_t send_due(worker *w)
                 return r->origin_ns + due;
             if (w->cap && w->in_flight >= w->cap)
                 return NO_DEADLINE; /* due, but waiting for a slot: the wait is recorded */
-            send_request(w, number, due);
+            send_request(w, number, due, 1, number <= r->opts.warmup);
             for (unsigned i = 0; i < r->n_workers; i++)
                 llmbi_arrivals_advance(&w->arr);
             break;
@@ -503,11 +623,63 @@ static uint64_t send_due(worker *w)
                 w->freed_head = (w->freed_head + 1) % w->cap;
                 w->n_freed--;
             }
-            send_request(w, number, due);
+            send_request(w, number, due, 1, number <= r->opts.warmup);
             break;
         }
     }
     return NO_DEADLINE;
+}
+
+/* Sends the retries that are due (a cap still applies). Returns the absolute
+ * time the next one is due, or NO_DEADLINE. */
+static uint64_t send_retries(worker *w)
+{
+    llmb_runner *r = w->r;
+    uint64_t now = llmb_now_ns() - r->origin_ns, next = NO_DEADLINE;
+    size_t i = 0;
+    while (i < w->n_retries) {
+        retry t = w->retries[i];
+        if (t.due_ns <= now) {
+            if (w->cap && w->in_flight >= w->cap)
+                return NO_DEADLINE; /* a completion will make room */
+            w->retries[i] = w->retries[--w->n_retries];
+            send_request(w, t.number, t.intended_ns, t.attempt, t.warmup);
+            continue;
+        }
+        if (r->origin_ns + t.due_ns < next)
+            next = r->origin_ns + t.due_ns;
+        i++;
+    }
+    return next;
+}
+
+static uint64_t send_due(worker *w)
+{
+    uint64_t a = send_retries(w), b;
+    /* One at a time: a request being retried comes before the next one. */
+    if (w->r->sched.kind == LLMB_SCHEDULE_SEQUENTIAL && w->n_retries > 0)
+        return a;
+    b = send_scheduled(w);
+    return a < b ? a : b;
+}
+
+/* Ends every request that has been silent for the idle timeout. */
+static void check_idle(worker *w, uint64_t now_abs)
+{
+    llmb_runner *r = w->r;
+    uint64_t now = now_abs - r->origin_ns;
+    request *q = w->inflight;
+    while (q) {
+        request *next = q->next;
+        if (now >= q->last_byte_ns && now - q->last_byte_ns >= r->idle_ns) {
+            llmbi_http_cancel(w->http, q->http);
+            q->http = NULL;
+            set_fail(q, LLMB_FAIL_TIMEOUT, "nothing arrived for %g s (the idle timeout)",
+                     r->opts.idle_timeout_s);
+            complete(w, q, now);
+        }
+        q = next;
+    }
 }
 
 static void progress(llmb_runner *r)
@@ -543,9 +715,21 @@ static void *worker_main(void *arg)
             break;
         }
         deadline = send_due(w);
-        if (w->done_sending && w->in_flight == 0)
+        if (w->done_sending && w->in_flight == 0 && w->n_retries == 0)
             break;
         now = llmb_now_ns();
+        if (r->idle_ns) {
+            if (now >= w->next_idle_check_ns) {
+                check_idle(w, now);
+                /* A few checks per timeout: a stall is caught within an
+                 * eighth of it, for a scan of the requests in flight. */
+                w->next_idle_check_ns = now + (r->idle_ns / 8 < 1000000ULL     ? 1000000ULL
+                                               : r->idle_ns / 8 > 100000000ULL ? 100000000ULL
+                                                                               : r->idle_ns / 8);
+            }
+            if (w->next_idle_check_ns < deadline)
+                deadline = w->next_idle_check_ns;
+        }
         if (now >= next_tick) {
             progress(r);
             next_tick = now + tick_ns;
@@ -615,6 +799,18 @@ static llmb_status check_options(const llmb_endpoint *ep, const llmb_schedule *s
         llmbi_error_set(err, "max_tokens must not be negative");
         return LLMB_ERR_INVALID;
     }
+    if (!(o->idle_timeout_s >= 0) || o->idle_timeout_s > 1e7) {
+        llmbi_error_set(err, "the idle timeout must be from 0 to 10,000,000 s");
+        return LLMB_ERR_INVALID;
+    }
+    if (o->max_event_bytes && (o->max_event_bytes < 1024 || o->max_event_bytes > (1u << 30))) {
+        llmbi_error_set(err, "the largest event must be from 1 KiB to 1 GiB");
+        return LLMB_ERR_INVALID;
+    }
+    if (o->retries > 100) {
+        llmbi_error_set(err, "at most 100 retries");
+        return LLMB_ERR_INVALID;
+    }
     if (o->run_id && !run_id_ok(o->run_id)) {
         llmbi_error_set(err, "the run id must be 1 to %d characters of A-Z a-z 0-9 . _ -",
                         RUN_ID_MAX);
@@ -679,6 +875,9 @@ llmb_status llmb_runner_new(const llmb_endpoint *ep, const llmb_schedule *sched,
     r->opts.metrics = &r->mopts;
     r->total = opts->requests ? opts->requests + opts->warmup : UINT64_MAX;
     r->duration_ns = llmb_s_to_ns(opts->duration_s);
+    r->idle_ns = llmb_s_to_ns(opts->idle_timeout_s);
+    r->max_event = opts->max_event_bytes ? opts->max_event_bytes : LLMBI_SSE_DEFAULT_MAX_EVENT;
+    r->insecure = llmb_endpoint_insecure(ep);
     r->api = llmb_endpoint_api(ep);
     r->connect_timeout_s = llmb_endpoint_connect_timeout_s(ep);
     r->request_timeout_s = llmb_endpoint_request_timeout_s(ep);
@@ -857,6 +1056,7 @@ void llmb_runner_free(llmb_runner *r)
         llmbi_http_free(w->http);
         llmb_metrics_free(w->metrics);
         free(w->freed);
+        free(w->retries);
     }
     free(r->workers);
     llmb_metrics_free(r->merged);

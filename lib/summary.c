@@ -118,11 +118,13 @@ static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
     json_t *counts = json_object();
     json_t *exact = json_object();
     json_t *slo = json_object();
+    json_t *retried = json_object();
     char iso[32], compact[32];
     int input_known = s->completed == 0 || s->input_tokens_unknown < s->completed;
     const llmb_metrics_options *mo = info->metrics;
 
-    if (!o || !by_class || !counts || !exact || !slo) {
+    if (!o || !by_class || !counts || !exact || !slo || !retried) {
+        json_decref(retried);
         json_decref(o);
         json_decref(by_class);
         json_decref(counts);
@@ -164,6 +166,12 @@ static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
             json_object_set_new(by_class, llmb_error_class_name((llmb_error_class)c),
                                 json_integer((json_int_t)s->failed_by_class[c]));
     json_object_set_new(o, "failed_by_class", by_class);
+    json_object_set_new(o, "retried_attempts", json_integer((json_int_t)s->retried));
+    for (int c = 1; c < LLMB_FAIL_CLASS_COUNT_; c++)
+        if (s->retried_by_class[c])
+            json_object_set_new(retried, llmb_error_class_name((llmb_error_class)c),
+                                json_integer((json_int_t)s->retried_by_class[c]));
+    json_object_set_new(o, "retried_by_class", retried);
     json_object_set_new(o, "warmup_requests", json_integer((json_int_t)s->warmup));
     json_object_set_new(counts, "usage", json_integer((json_int_t)s->counted_by_usage));
     json_object_set_new(counts, "chunks", json_integer((json_int_t)s->counted_by_chunks));
@@ -387,6 +395,18 @@ llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info 
         fputc(')', fp);
     }
     fputc('\n', fp);
+    if (s->retried) {
+        const char *sep = " (";
+        fprintf(fp, "%-32s %llu", "Retried attempts:", (unsigned long long)s->retried);
+        for (int c = 1; c < LLMB_FAIL_CLASS_COUNT_; c++) {
+            if (!s->retried_by_class[c])
+                continue;
+            fprintf(fp, "%s%s %llu", sep, llmb_error_class_name((llmb_error_class)c),
+                    (unsigned long long)s->retried_by_class[c]);
+            sep = ", ";
+        }
+        fputs(")\n", fp);
+    }
     fprintf(fp, "%-32s %.3f\n", "Duration (s):", s->duration_s);
     if (s->completed > 0 && s->input_tokens_unknown == s->completed)
         fprintf(fp, "%-32s unknown (no usage from the server)\n", "Total input tokens:");

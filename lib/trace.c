@@ -111,6 +111,7 @@ llmb_status llmb_trace_write(llmb_trace *t, const llmb_record *r, llmb_error *er
     json_object_set_new(o, "request", u64(r->request));
     json_object_set_new(o, "x_request_id", json_string(r->x_request_id ? r->x_request_id : ""));
     json_object_set_new(o, "warmup", json_boolean(r->warmup));
+    json_object_set_new(o, "attempt", json_integer(r->attempt ? r->attempt : 1));
     json_object_set_new(o, "intended_ns", u64(r->intended_ns));
     json_object_set_new(o, "sent_ns", u64(r->sent_ns));
     json_object_set_new(o, "chunks_ns", chunks);

@@ -26,6 +26,8 @@ static inline llmb_record make(uint64_t n, uint64_t sent_ms, uint64_t ttft_ms, u
     r.http_status = 200;
     r.error = "";
     r.x_request_id = "";
+    r.attempt = 1;
+    r.retry_after_s = -1;
     return r;
 }
 

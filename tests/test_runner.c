@@ -46,6 +46,8 @@ typedef struct collector {
     size_t progress_calls;
     double stop_after_s; /* if > 0, another thread stops the run after this long */
     int no_chunk_times;  /* the run does not keep chunk times */
+    int allow_no_usage;  /* run with allow_no_usage */
+    size_t max_event;    /* run with this max_event_bytes */
 } collector;
 
 static void on_record(const llmb_record *r, void *user)
@@ -112,6 +114,8 @@ static llmb_status run(const char *base_url, llmb_api api, const llmb_schedule *
     o.requests = requests;
     o.max_tokens = max_tokens;
     o.keep_chunk_times = 1;
+    o.allow_no_usage = c->allow_no_usage;
+    o.max_event_bytes = c->max_event;
     o.on_record = on_record;
     o.record_user = c;
     o.on_progress = on_progress;
@@ -213,6 +217,7 @@ static void test_runner_sequential_waits_for_end(void **state)
     llmb_error e;
     (void)state;
     mock_up(&mt, 10, 2, LLMB_MOCK_USAGE_NONE);
+    c->allow_no_usage = 1; /* this mock never reports usage */
     assert_int_equal(llmb_schedule_sequential(0.05, &s, &e), LLMB_OK);
     assert_int_equal(run(mt.url, LLMB_API_COMPLETIONS, s, 3, 5, c, 0), LLMB_OK);
     assert_int_equal(c->n, 3);
@@ -369,7 +374,11 @@ static rec_copy *one(const char *response, double hold_s, double timeout_s, coll
     llmb_schedule *sc;
     llmb_error e;
     char url[64];
+    int allow = c->allow_no_usage;
+    size_t max_event = c->max_event;
     memset(c, 0, sizeof *c);
+    c->allow_no_usage = allow;
+    c->max_event = max_event;
     script_up(&s, response, hold_s);
     snprintf(url, sizeof url, "http://127.0.0.1:%u/v1", s.port);
     assert_int_equal(llmb_schedule_sequential(0, &sc, &e), LLMB_OK);
@@ -382,6 +391,8 @@ static rec_copy *one(const char *response, double hold_s, double timeout_s, coll
 
 #define SSE_HEAD    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
 #define CHUNK(text) "data: {\"choices\":[{\"delta\":{\"content\":\"" text "\"}}]}\n\n"
+#define USAGE(p, c)                                                                               \
+    "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":" #p ",\"completion_tokens\":" #c "}}\n\n"
 
 static void test_runner_http_error_message(void **state)
 {
@@ -435,9 +446,28 @@ static void test_runner_done_without_blank_line(void **state)
     collector *c = calloc(1, sizeof *c);
     rec_copy *r;
     (void)state;
-    r = one(SSE_HEAD CHUNK("a") "data: [DONE]\n", 0, 0, c);
+    r = one(SSE_HEAD CHUNK("a") USAGE(7, 1) "data: [DONE]\n", 0, 0, c);
     assert_int_equal(r->r.error_class, LLMB_FAIL_NONE);
     assert_int_equal(r->r.n_chunks, 1);
+    free(c);
+}
+
+static void test_runner_missing_usage(void **state)
+{
+    /* Usage was asked for: a stream without it fails, its chunks counted and
+     * said so; with allow_no_usage the same stream succeeds. */
+    collector *c = calloc(1, sizeof *c);
+    rec_copy *r;
+    (void)state;
+    r = one(SSE_HEAD CHUNK("a") CHUNK("b") "data: [DONE]\n\n", 0, 0, c);
+    assert_int_equal(r->r.error_class, LLMB_FAIL_PROTOCOL);
+    assert_non_null(strstr(r->error, "without usage"));
+    assert_int_equal(r->r.token_source, LLMB_TOKENS_CHUNKS);
+    assert_int_equal(r->r.generated_tokens, 2);
+    c->allow_no_usage = 1;
+    r = one(SSE_HEAD CHUNK("a") CHUNK("b") "data: [DONE]\n\n", 0, 0, c);
+    assert_int_equal(r->r.error_class, LLMB_FAIL_NONE);
+    assert_int_equal(r->r.token_source, LLMB_TOKENS_CHUNKS);
     free(c);
 }
 
@@ -552,6 +582,90 @@ static void test_runner_request_headers(void **state)
     free(c);
 }
 
+static void test_runner_redirect_not_followed(void **state)
+{
+    /* A benchmark measures the server it was pointed at; a redirect is an
+     * answer like any other error, and the key never travels elsewhere. */
+    collector *c = calloc(1, sizeof *c);
+    rec_copy *r;
+    (void)state;
+    r = one("HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/v1/chat/completions\r\n"
+            "Content-Length: 0\r\nConnection: close\r\n\r\n",
+            0, 0, c);
+    assert_int_equal(r->r.error_class, LLMB_FAIL_HTTP);
+    assert_int_equal(r->r.http_status, 302);
+    assert_string_equal(r->error, "HTTP 302");
+    free(c);
+}
+
+static void test_runner_idle_and_event_limits(void **state)
+{
+    /* Two chunks, then silence with the connection open: the idle timeout
+     * ends it, keeping the chunks. */
+    script s;
+    collector *c = calloc(1, sizeof *c);
+    llmb_endpoint *ep;
+    llmb_schedule *sc;
+    llmb_runner *run;
+    llmb_run_options o = LLMB_RUN_OPTIONS_INIT;
+    llmb_error e;
+    char url[64], big[4096];
+    uint64_t t0;
+    (void)state;
+    script_up(&s, SSE_HEAD CHUNK("a") CHUNK("b"), 3.0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1", s.port);
+    assert_int_equal(llmb_endpoint_new("mock", &ep, &e), LLMB_OK);
+    assert_int_equal(llmb_endpoint_set_base_url(ep, url, &e), LLMB_OK);
+    assert_int_equal(llmb_endpoint_set_model(ep, "m", &e), LLMB_OK);
+    assert_int_equal(llmb_schedule_sequential(0, &sc, &e), LLMB_OK);
+    o.requests = 1;
+    o.idle_timeout_s = 0.3;
+    o.on_record = on_record;
+    o.record_user = c;
+    c->no_chunk_times = 1;
+    assert_int_equal(llmb_runner_new(ep, sc, &o, &run, &e), LLMB_OK);
+    t0 = llmb_now_ns();
+    assert_int_equal(llmb_runner_run(run), LLMB_OK);
+    /* Caught within an eighth of the timeout after it ran out. */
+    assert_true(llmb_now_ns() - t0 < 300 * LLMB_NS_PER_MS + (uint64_t)(slack_ms(200) * 1e6));
+    assert_int_equal(c->n, 1);
+    assert_int_equal(c->recs[0].r.error_class, LLMB_FAIL_TIMEOUT);
+    assert_non_null(strstr(c->recs[0].error, "idle timeout"));
+    assert_int_equal(c->recs[0].r.n_chunks, 2);
+    llmb_runner_free(run);
+    script_down(&s);
+    llmb_schedule_free(sc);
+    llmb_endpoint_free(ep);
+
+    /* An event over the limit fails its request; a limit too small is refused. */
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    {
+        char *resp = malloc(sizeof big + 256);
+        rec_copy *r;
+        snprintf(resp, sizeof big + 256, SSE_HEAD "data: {\"pad\":\"%s\"}\n\n", big);
+        c->max_event = 1024;
+        r = one(resp, 0, 0, c);
+        assert_int_equal(r->r.error_class, LLMB_FAIL_PROTOCOL);
+        assert_non_null(strstr(r->error, "larger than 1024 bytes"));
+        free(resp);
+    }
+    {
+        llmb_run_options bad = LLMB_RUN_OPTIONS_INIT;
+        bad.max_event_bytes = 10;
+        assert_int_equal(llmb_endpoint_new("mock", &ep, &e), LLMB_OK);
+        assert_int_equal(llmb_endpoint_set_model(ep, "m", &e), LLMB_OK);
+        assert_int_equal(llmb_schedule_sequential(0, &sc, &e), LLMB_OK);
+        assert_int_equal(llmb_runner_new(ep, sc, &bad, &run, &e), LLMB_ERR_INVALID);
+        bad.max_event_bytes = 0;
+        bad.idle_timeout_s = -1;
+        assert_int_equal(llmb_runner_new(ep, sc, &bad, &run, &e), LLMB_ERR_INVALID);
+        llmb_schedule_free(sc);
+        llmb_endpoint_free(ep);
+    }
+    free(c);
+}
+
 static void test_runner_connection_refused(void **state)
 {
     collector *c = calloc(1, sizeof *c);
@@ -581,11 +695,14 @@ int main(void)
         cmocka_unit_test(test_runner_not_an_event_stream),
         cmocka_unit_test(test_runner_stream_without_done),
         cmocka_unit_test(test_runner_done_without_blank_line),
+        cmocka_unit_test(test_runner_missing_usage),
         cmocka_unit_test(test_runner_malformed_event),
         cmocka_unit_test(test_runner_error_event),
         cmocka_unit_test(test_runner_timeout_keeps_partial),
         cmocka_unit_test(test_runner_usage_and_counts),
         cmocka_unit_test(test_runner_request_headers),
+        cmocka_unit_test(test_runner_redirect_not_followed),
+        cmocka_unit_test(test_runner_idle_and_event_limits),
         cmocka_unit_test(test_runner_connection_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -196,6 +196,10 @@ static void on_record(const llmb_record *r, void *user)
         fprintf(c->lines, "FAILED (%s) after %.3f s: %s", llmb_error_class_name(r->error_class),
                 llmb_record_time_taken_s(r), r->error);
     }
+    if (r->attempt > 1)
+        fprintf(c->lines, " [attempt %u]", r->attempt);
+    if (r->will_retry)
+        fprintf(c->lines, " [will retry]");
     fprintf(c->lines, "%s\n", r->warmup ? " [warmup]" : "");
     fflush(c->lines);
 }
@@ -220,6 +224,10 @@ static int make_endpoint(const bench_opts *o, llmb_endpoint **out)
         llmb_api_from_name(o->api, &api);
     llmb_endpoint_set_api(ep, api);
     llmb_endpoint_set_timeouts(ep, o->connect_timeout_s, o->timeout_s);
+    if (o->insecure) {
+        llmb_endpoint_set_insecure(ep, 1);
+        tool_error(o->tool, "warning: --insecure: the server's TLS certificate is not checked");
+    }
     if (o->api_key_file) {
         if (llmb_endpoint_api_key_from_file(ep, o->api_key_file, &e) != LLMB_OK) {
             tool_usage_error(o->tool, "--api-key-file: %s", e.text);
@@ -324,6 +332,10 @@ static int run_level(const bench_opts *o, bench_ctx *ctx, const llmb_endpoint *e
     ro.progress_user = ctx;
     ro.on_start = on_start;
     ro.start_user = ctx;
+    ro.idle_timeout_s = o->idle_timeout_s;
+    ro.max_event_bytes = (size_t)o->max_event_bytes;
+    ro.retries = (unsigned)o->retries;
+    ro.allow_no_usage = o->allow_no_usage;
     if (llmb_runner_new(ep, sched, &ro, &runner, &e) != LLMB_OK) {
         tool_error(o->tool, "%s", e.text);
         goto out;

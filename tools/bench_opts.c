@@ -44,6 +44,11 @@ enum {
     OPT_API_KEY_FILE,
     OPT_TIMEOUT,
     OPT_CONNECT_TIMEOUT,
+    OPT_IDLE_TIMEOUT,
+    OPT_MAX_EVENT_BYTES,
+    OPT_RETRIES,
+    OPT_ALLOW_NO_USAGE,
+    OPT_INSECURE,
     OPT_QUIET,
     OPT_VERBOSE,
     OPT_HELP,
@@ -70,6 +75,11 @@ static const struct option common_opts[] = {
     {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"max-event-bytes", required_argument, NULL, OPT_MAX_EVENT_BYTES},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"allow-no-usage", no_argument, NULL, OPT_ALLOW_NO_USAGE},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"help", no_argument, NULL, OPT_HELP},
@@ -143,7 +153,13 @@ static void usage(const bench_opts *o)
            "                       (openai: OPENAI_API_KEY, groq: GROQ_API_KEY by default)\n"
            "  --api-key-file FILE  read the API key from the first line of FILE\n"
            "  --timeout S          give up on a request after S seconds (default 600, 0 = never)\n"
-           "  --connect-timeout S  give up connecting after S seconds (default 10)\n\n");
+           "  --connect-timeout S  give up connecting after S seconds (default 10)\n"
+           "  --idle-timeout S     give up on a request silent for S seconds (default: never)\n"
+           "  --max-event-bytes N  largest event accepted (default 1048576)\n"
+           "  --retries N          send a request again after a 429, 5xx, refused or reset\n"
+           "                       connection, up to N times (default 0: never)\n"
+           "  --allow-no-usage     accept streams without usage, counting chunks as tokens\n"
+           "  --insecure           do not verify the server's TLS certificate\n\n");
     printf("Load:\n"
            "  --requests N         requests to measure (default 5; with --duration alone,\n"
            "                       as many as fit)\n"
@@ -482,6 +498,26 @@ int bench_parse(int argc, char **argv, bench_opts *o)
             if (tool_parse_double(o->tool, "--connect-timeout", optarg, 0.001, 3600,
                                   &o->connect_timeout_s))
                 return -1;
+            break;
+        case OPT_IDLE_TIMEOUT:
+            if (tool_parse_double(o->tool, "--idle-timeout", optarg, 0.001, 86400,
+                                  &o->idle_timeout_s))
+                return -1;
+            break;
+        case OPT_MAX_EVENT_BYTES:
+            if (tool_parse_u64(o->tool, "--max-event-bytes", optarg, 1024, 1u << 30,
+                               &o->max_event_bytes))
+                return -1;
+            break;
+        case OPT_RETRIES:
+            if (tool_parse_u64(o->tool, "--retries", optarg, 0, 100, &o->retries))
+                return -1;
+            break;
+        case OPT_ALLOW_NO_USAGE:
+            o->allow_no_usage = 1;
+            break;
+        case OPT_INSECURE:
+            o->insecure = 1;
             break;
         case OPT_QUIET:
             o->quiet = 1;

@@ -28,6 +28,11 @@ typedef struct bench_opts {
     const char *api_key_file;
     double timeout_s;
     double connect_timeout_s;
+    double idle_timeout_s;
+    uint64_t max_event_bytes;
+    uint64_t retries;
+    int allow_no_usage;
+    int insecure;
     /* Load. */
     uint64_t requests;
     int requests_given;

@@ -86,6 +86,14 @@ LLMB_API llmb_status llmb_endpoint_api_key_from_file(llmb_endpoint *ep, const ch
 LLMB_API llmb_status llmb_endpoint_set_timeouts(llmb_endpoint *ep, double connect_s,
                                                 double request_s);
 
+/**
+ * Turn off TLS peer verification (the certificate chain and the host name):
+ * for a test server with a self-signed certificate. On by default; a tool
+ * that turns it off should say so.
+ */
+LLMB_API void llmb_endpoint_set_insecure(llmb_endpoint *ep, int insecure);
+LLMB_API int llmb_endpoint_insecure(const llmb_endpoint *ep);
+
 /** Accessors. Strings belong to the endpoint and stay valid until the next setter or free. */
 LLMB_API const char *llmb_endpoint_preset_name(const llmb_endpoint *ep);
 LLMB_API const char *llmb_endpoint_base_url(const llmb_endpoint *ep);

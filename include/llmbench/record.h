@@ -83,6 +83,9 @@ typedef struct llmb_record {
     const char *error;        /**< "" on success, else a one-line readable message */
     int warmup;               /**< a warmup request, left out of the statistics */
     const char *x_request_id; /**< the X-Request-Id header it carried ("" if none) */
+    unsigned attempt;         /**< 1 for the first try; more when the run retries failures */
+    int will_retry;           /**< this failed attempt is followed by another */
+    double retry_after_s;     /**< the server's Retry-After, in seconds; -1 when none */
 } llmb_record;
 
 /**

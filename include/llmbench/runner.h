@@ -65,17 +65,31 @@ typedef struct llmb_run_options {
     void *record_user;                   /**< passed to on_record */
     llmb_progress_fn on_progress;        /**< may be NULL */
     void *progress_user;                 /**< passed to on_progress */
-    double progress_interval_s; /**< call on_progress at least this often while running (default
-                                   0.25) */
-    llmb_start_fn on_start;     /**< may be NULL */
-    void *start_user;           /**< passed to on_start */
+    /** Call on_progress at least this often while running (default 0.25 s). */
+    double progress_interval_s;
+    llmb_start_fn on_start; /**< may be NULL */
+    void *start_user;       /**< passed to on_start */
+    /** Largest event accepted, bytes (default 1 MiB); a bigger one fails its request, so a
+     *  hostile server cannot make a stream's memory grow without bound. */
+    size_t max_event_bytes;
+    /** End a request as timed out after this long without a byte (counted from the send);
+     *  0 = no limit. The whole-request limit is the endpoint's request timeout. */
+    double idle_timeout_s;
+    /** Send a request again, up to this many times, after a failure a retry may cure
+     *  (HTTP 429 and 5xx, a refused or reset connection), waiting as its Retry-After
+     *  says or 0.5 s doubling. 0 (the default): never, since retries change what is
+     *  measured. Every attempt is a record. */
+    unsigned retries;
+    /** Accept a stream without usage as a success (its tokens counted from chunks);
+     *  by default it fails, since the counts are then only estimates. */
+    int allow_no_usage;
 } llmb_run_options;
 
+/* clang-format off */
 #define LLMB_RUN_OPTIONS_INIT                                                                      \
-    {                                                                                              \
-        5, 0, 0.0, 1, LLMB_DEFAULT_PROMPT, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0.25, NULL,   \
-            NULL                                                                                   \
-    }
+    {5, 0, 0.0, 1, LLMB_DEFAULT_PROMPT, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0.25, NULL, NULL,  \
+     0, 0.0, 0, 0}
+/* clang-format on */
 
 /**
  * A runner for one run. The endpoint, schedule and strings in the options are

@@ -84,8 +84,8 @@ char *read_file(const char *path, size_t *len)
     return data;
 }
 
-/* The open-file limit for the next spawned tool; 0 leaves it alone. */
-static unsigned long next_nofile;
+/* The open-file and file-size limits for the next spawned tool; 0 leaves them alone. */
+static unsigned long next_nofile, next_fsize;
 
 /* Spawns argv with stdout and stderr into files; returns the pid. */
 static pid_t spawn(const char *const *env_extra, const char *const *argv, const char *out_path,
@@ -109,6 +109,13 @@ static pid_t spawn(const char *const *env_extra, const char *const *argv, const 
             if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
                 _exit(126);
         }
+        if (next_fsize) {
+            struct rlimit rl = {next_fsize, next_fsize};
+            /* An ignored signal stays ignored across exec. */
+            signal(SIGXFSZ, SIG_IGN);
+            if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+                _exit(126);
+        }
         execv(tool_path(argv[0]), (char *const *)argv);
         _exit(127);
     }
@@ -118,6 +125,13 @@ static pid_t spawn(const char *const *env_extra, const char *const *argv, const 
 void run_tool(run_result *res, double limit_s, const char *const *env_extra,
               const char *const *argv)
 {
+    run_tool_signal(res, limit_s, env_extra, argv, 0, 0);
+}
+
+void run_tool_fsize(run_result *res, double limit_s, const char *const *env_extra,
+                    const char *const *argv, unsigned long fsize)
+{
+    next_fsize = fsize;
     run_tool_signal(res, limit_s, env_extra, argv, 0, 0);
 }
 
@@ -143,7 +157,7 @@ void run_tool_signal(run_result *res, double limit_s, const char *const *env_ext
     snprintf(out_path, sizeof out_path, ".run%d.out", counter);
     snprintf(err_path, sizeof err_path, ".run%d.err", counter++);
     pid = spawn(env_extra, argv, out_path, err_path);
-    next_nofile = 0;
+    next_nofile = next_fsize = 0;
     for (;;) {
         pid_t w = waitpid(pid, &status, WNOHANG);
         assert_true(w >= 0);

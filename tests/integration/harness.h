@@ -42,6 +42,10 @@ const char *tool_path(const char *name);
 void run_tool(run_result *res, double limit_s, const char *const *env_extra,
               const char *const *argv);
 void run_result_free(run_result *res);
+/** As run_tool, with the tool's file-size limit set to `fsize` bytes (SIGXFSZ ignored,
+ *  so a write past it fails with EFBIG instead of killing the tool). */
+void run_tool_fsize(run_result *res, double limit_s, const char *const *env_extra,
+                    const char *const *argv, unsigned long fsize);
 /** As run_tool, with the tool's open-file limit (soft and hard) set to `nofile`. */
 void run_tool_nofile(run_result *res, double limit_s, const char *const *env_extra,
                      const char *const *argv, unsigned long nofile);

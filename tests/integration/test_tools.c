@@ -751,9 +751,21 @@ static void test_tools_usage_styles(void **state)
         llmb_table *t;
         mock_start(&m, args);
         {
-            const char *argv[] = {
-                "llm-seq",      "--base-url", m.base_url, "--requests", "2",      "--delay", "0",
-                "--max-tokens", "12",         "--quiet",  "--summary",  "s.json", NULL};
+            /* A server without usage fails unless that is accepted. */
+            const char *argv[] = {"llm-seq", "--base-url", m.base_url, "--requests", "2",
+                                  "--delay", "0", "--max-tokens", "12", "--quiet",
+                                  "--summary", "s.json", NULL, NULL};
+            if (strcmp(styles[i], "none") == 0) {
+                run_tool(&res, 60, NULL, argv);
+                assert_int_equal(res.exit_code, 1);
+                t = load_results("results.csv");
+                assert_string_equal(cell_str(t, 0, "error_class"), "protocol");
+                assert_non_null(strstr(cell_str(t, 0, "error"), "without usage"));
+                assert_string_equal(cell_str(t, 0, "token_source"), "chunks");
+                llmb_table_free(t);
+                run_result_free(&res);
+                argv[12] = "--allow-no-usage";
+            }
             run_tool(&res, 60, NULL, argv);
         }
         mock_stop(&m);
