@@ -43,7 +43,7 @@ struct llmbi_http_req {
     void *user;
     int got_response;
     int aborted;
-    int out_of_files; /* the socket could not be made: the open-file limit */
+    int out_of_files;     /* the socket could not be made: the open-file limit */
     double retry_after_s; /* from a Retry-After header, -1 if none */
     struct llmbi_http_req *prev, *next;
     /* A list node of our own put in front of the shared header list, so a

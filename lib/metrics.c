@@ -249,9 +249,8 @@ llmb_status llmbi_metrics_finish(llmb_metrics *m, const llmb_record *r, llmbi_re
         /* An attempt that failed and was tried again: the request's outcome is
          * its last attempt's. */
         m->retried++;
-        m->retried_by_class[(unsigned)r->error_class < LLMB_FAIL_CLASS_COUNT_
-                                ? r->error_class
-                                : LLMB_FAIL_OTHER]++;
+        m->retried_by_class[(unsigned)r->error_class < LLMB_FAIL_CLASS_COUNT_ ? r->error_class
+                                                                              : LLMB_FAIL_OTHER]++;
         goto out;
     }
     if (!m->have_window || r->intended_ns < m->window_start_ns)

@@ -60,7 +60,7 @@ struct worker {
     llmbi_arrivals arr;   /* open loop: the next arrival this worker sends */
     uint64_t last_end_ns; /* sequential: end of the last request */
     uint64_t issued;      /* sequential: new requests sent (retries not counted) */
-    uint64_t *freed; /* closed loop: a ring of the ends of requests whose slot is free */
+    uint64_t *freed;      /* closed loop: a ring of the ends of requests whose slot is free */
     size_t freed_head, n_freed;
     int done_sending;
     retry *retries; /* failed requests waiting to be sent again */
@@ -91,8 +91,8 @@ struct llmb_runner {
     int insecure;
     char run_id[RUN_ID_MAX + 1];
 
-    uint64_t total;       /* requests to send, warmup included; UINT64_MAX: until the duration */
-    uint64_t idle_ns;     /* 0: no idle timeout */
+    uint64_t total;   /* requests to send, warmup included; UINT64_MAX: until the duration */
+    uint64_t idle_ns; /* 0: no idle timeout */
     size_t max_event;
     uint64_t duration_ns; /* 0: none */
     uint64_t origin_ns;
@@ -302,8 +302,9 @@ static int retryable(const request *q)
  * else 0.5 s doubling with each attempt (at most 30 s). */
 static int schedule_retry(worker *w, const request *q, uint64_t end_ns)
 {
-    double wait_s = q->retry_after_s >= 0 ? (q->retry_after_s < 60 ? q->retry_after_s : 60)
-                                          : 0.5 * (double)(1u << (q->attempt - 1 < 6 ? q->attempt - 1 : 6));
+    double wait_s = q->retry_after_s >= 0
+                        ? (q->retry_after_s < 60 ? q->retry_after_s : 60)
+                        : 0.5 * (double)(1u << (q->attempt - 1 < 6 ? q->attempt - 1 : 6));
     retry *t;
     if (wait_s > 30 && q->retry_after_s < 0)
         wait_s = 30;

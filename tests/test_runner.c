@@ -391,7 +391,7 @@ static rec_copy *one(const char *response, double hold_s, double timeout_s, coll
 
 #define SSE_HEAD    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
 #define CHUNK(text) "data: {\"choices\":[{\"delta\":{\"content\":\"" text "\"}}]}\n\n"
-#define USAGE(p, c)                                                                               \
+#define USAGE(p, c)                                                                                \
     "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":" #p ",\"completion_tokens\":" #c "}}\n\n"
 
 static void test_runner_http_error_message(void **state)

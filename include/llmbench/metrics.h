@@ -61,8 +61,8 @@ typedef struct llmb_summary {
     uint64_t completed; /**< requests that succeeded */
     uint64_t failed;    /**< requests that failed, any class */
     uint64_t failed_by_class[LLMB_FAIL_CLASS_COUNT_];
-    uint64_t warmup;            /**< warmup requests, left out of everything else */
-    uint64_t retried;           /**< failed attempts that were tried again (not in `failed`) */
+    uint64_t warmup;  /**< warmup requests, left out of everything else */
+    uint64_t retried; /**< failed attempts that were tried again (not in `failed`) */
     uint64_t retried_by_class[LLMB_FAIL_CLASS_COUNT_];
     uint64_t counted_by_usage;  /**< successful requests whose counts came from usage */
     uint64_t counted_by_chunks; /**< ... from counting chunks */

@@ -41,11 +41,11 @@ static int teardown(void **state)
 }
 
 typedef struct fault_case {
-    const char *kind;          /* llm-mock --fault */
-    const char *tool_arg[3];   /* extra options for the tool, NULL-terminated */
-    const char *error_class;   /* expected in the CSV and the summary */
-    const char *error_text;    /* a part of the expected message */
-    int chunks;                /* content chunks a failed row keeps; -1: not checked */
+    const char *kind;        /* llm-mock --fault */
+    const char *tool_arg[3]; /* extra options for the tool, NULL-terminated */
+    const char *error_class; /* expected in the CSV and the summary */
+    const char *error_text;  /* a part of the expected message */
+    int chunks;              /* content chunks a failed row keeps; -1: not checked */
 } fault_case;
 
 /* The mock sends 6 tokens per request; faults that strike mid-stream do so
@@ -67,8 +67,8 @@ static const fault_case cases[] = {
 /* Runs one tool against a mock that faults every second request. */
 static void run_case(const fault_case *fc, const char *tool)
 {
-    const char *margs[] = {"--ttft-ms", "10", "--itl-ms", "5", "--fault", fc->kind,
-                           "--fault-every", "2", NULL};
+    const char *margs[] = {"--ttft-ms",     "10", "--itl-ms", "5", "--fault", fc->kind,
+                           "--fault-every", "2",  NULL};
     const char *argv[32];
     size_t n = 0, failed = 0, ok = 0;
     mock_proc m;
@@ -117,8 +117,8 @@ static void run_case(const fault_case *fc, const char *tool)
                      fc->kind, r + 1, cls, cell_str(t, r, "error"), fc->error_class,
                      fc->error_text);
         if (fc->chunks >= 0 && cell_num(t, r, "chunks") != fc->chunks)
-            fail_msg("%s with %s faults: a failed row kept %g chunks, expected %d", tool,
-                     fc->kind, cell_num(t, r, "chunks"), fc->chunks);
+            fail_msg("%s with %s faults: a failed row kept %g chunks, expected %d", tool, fc->kind,
+                     cell_num(t, r, "chunks"), fc->chunks);
         /* Rates describe whole generations: none for a failure. */
         assert_string_equal(cell_str(t, r, "tokens_per_s"), "");
         if (strcmp(fc->kind, "429") == 0)
@@ -163,8 +163,9 @@ static void expect_all_fail(const char *url, const char *error_class, const char
 {
     const char *tools[] = {"llm-seq", "llm-conc"};
     for (size_t k = 0; k < 2; k++) {
-        const char *argv[] = {tools[k], "--base-url", url, "--model", "m", "--requests", "2",
-                              "--connect-timeout", "5", "--summary", "s.json", NULL};
+        const char *argv[] = {tools[k], "--base-url", url,      "--model",
+                              "m",      "--requests", "2",      "--connect-timeout",
+                              "5",      "--summary",  "s.json", NULL};
         run_result res;
         llmb_table *t;
         json_t *j;
@@ -266,8 +267,8 @@ static void test_faults_retries(void **state)
     /* Every second request gets a 500; with --retries 1 each of those is
      * sent again (the mock's next request, which succeeds). Every attempt is
      * a row; the request's outcome is its last attempt's. */
-    const char *margs[] = {"--ttft-ms", "10", "--itl-ms", "5", "--fault", "status",
-                           "--fault-every", "2", NULL};
+    const char *margs[] = {"--ttft-ms",     "10", "--itl-ms", "5", "--fault", "status",
+                           "--fault-every", "2",  NULL};
     mock_proc m;
     run_result res;
     llmb_table *t;
@@ -276,9 +277,9 @@ static void test_faults_retries(void **state)
     (void)state;
     mock_start(&m, margs);
     {
-        const char *argv[] = {"llm-seq", "--base-url", m.base_url, "--requests", "2", "--delay",
-                              "0", "--max-tokens", "3", "--retries", "1", "--summary", "s.json",
-                              NULL};
+        const char *argv[] = {"llm-seq", "--base-url", m.base_url,     "--requests", "2",
+                              "--delay", "0",          "--max-tokens", "3",          "--retries",
+                              "1",       "--summary",  "s.json",       NULL};
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
@@ -322,8 +323,8 @@ static void test_faults_write_error_reported(void **state)
     (void)state;
     mock_start(&m, margs);
     {
-        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--requests", "20",
-                              "--max-tokens", "2", "--quiet", NULL};
+        const char *argv[] = {"llm-conc",     "--base-url", m.base_url, "--requests", "20",
+                              "--max-tokens", "2",          "--quiet",  NULL};
         run_tool_fsize(&res, 60, NULL, argv, 1200);
     }
     mock_stop(&m);
@@ -332,8 +333,10 @@ static void test_faults_write_error_reported(void **state)
     run_result_free(&res);
     {
         /* A summary that cannot be written at the end is an error too. */
-        const char *argv[] = {"llm-seq", "--base-url", "http://127.0.0.1:1/v1", "--model", "m",
-                              "--requests", "1", "--summary", "/dev/full", NULL};
+        const char *argv[] = {"llm-seq", "--base-url", "http://127.0.0.1:1/v1",
+                              "--model", "m",          "--requests",
+                              "1",       "--summary",  "/dev/full",
+                              NULL};
         run_tool(&res, 30, NULL, argv);
         assert_int_equal(res.exit_code, 1);
         assert_non_null(strstr(res.err, "/dev/full"));
@@ -348,7 +351,7 @@ static void test_faults_api_key_never_shown(void **state)
     static const char canary[] = "sk-canary-31d5e7a9b4";
     const char *env[] = {"LLMB_CANARY=sk-canary-31d5e7a9b4", "OPENAI_API_KEY=sk-canary-31d5e7a9b4",
                          NULL};
-    const char *margs[] = {"--ttft-ms", "5", "--itl-ms", "1", "--fault", "status",
+    const char *margs[] = {"--ttft-ms",     "5", "--itl-ms", "1", "--fault", "status",
                            "--fault-every", "2", NULL};
     const char *files[] = {"results.csv", "s.json", "t.jsonl", "sweep.csv"};
     mock_proc m;
@@ -362,23 +365,25 @@ static void test_faults_api_key_never_shown(void **state)
     }
     mock_start(&m, margs);
     {
-        const char *argv[] = {"llm-conc", "--provider", "openai", "--base-url", m.base_url,
-                              "--model", "m", "--sweep-concurrency", "1,2", "--requests", "4",
-                              "--max-tokens", "3", "--verbose", "--summary", "s.json", "--trace",
-                              "t.jsonl", NULL};
+        const char *argv[] = {"llm-conc", "--provider", "openai",    "--base-url",
+                              m.base_url, "--model",    "m",         "--sweep-concurrency",
+                              "1,2",      "--requests", "4",         "--max-tokens",
+                              "3",        "--verbose",  "--summary", "s.json",
+                              "--trace",  "t.jsonl",    NULL};
         run_tool(&res[nres++], 60, env, argv);
     }
     {
-        const char *argv[] = {"llm-seq", "--base-url", m.base_url, "--api-key-file", "key.txt",
-                              "--requests", "3", "--delay", "0", "--max-tokens", "3",
-                              "--verbose", "--output", "seq.csv", NULL};
+        const char *argv[] = {"llm-seq",  "--base-url",   m.base_url, "--api-key-file",
+                              "key.txt",  "--requests",   "3",        "--delay",
+                              "0",        "--max-tokens", "3",        "--verbose",
+                              "--output", "seq.csv",      NULL};
         run_tool(&res[nres++], 60, env, argv);
     }
     mock_stop(&m);
     {
-        const char *argv[] = {"llm-seq", "--base-url", "http://127.0.0.1:1/v1", "--model", "m",
-                              "--api-key-env", "LLMB_CANARY", "--requests", "1", "--output",
-                              "refused.csv", NULL};
+        const char *argv[] = {"llm-seq", "--base-url",    "http://127.0.0.1:1/v1", "--model",
+                              "m",       "--api-key-env", "LLMB_CANARY",           "--requests",
+                              "1",       "--output",      "refused.csv",           NULL};
         run_tool(&res[nres++], 60, env, argv);
     }
     {

@@ -348,7 +348,7 @@ static void test_tools_summary_options(void **state)
     run_result_free(&res);
 }
 
-static void test_tools_sigint_records_in_flight(void **state)
+static void stop_by_signal(int sig)
 {
     /* Requests take 50 + 9 x 500 ms; the tool is interrupted at 0.8 s, when
      * three of six are in flight (sent at 0, 0.3 and 0.6 s). */
@@ -357,13 +357,12 @@ static void test_tools_sigint_records_in_flight(void **state)
     run_result res;
     llmb_table *t;
     json_t *j;
-    (void)state;
     mock_start(&m, args);
     {
         const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--requests",
                               "6",        "--interval", "0.3",      "--max-tokens",
                               "10",       "--summary",  "s.json",   NULL};
-        run_tool_signal(&res, 30, NULL, argv, SIGINT, 0.8);
+        run_tool_signal(&res, 30, NULL, argv, sig, 0.8);
     }
     mock_stop(&m);
     assert_int_equal(res.exit_code, 1);
@@ -414,6 +413,18 @@ static json_t *load_json(const char *path)
     if (!j)
         fail_msg("%s: %s", path, je.text);
     return j;
+}
+
+static void test_tools_sigint_records_in_flight(void **state)
+{
+    (void)state;
+    stop_by_signal(SIGINT);
+}
+
+static void test_tools_sigterm_records_in_flight(void **state)
+{
+    (void)state;
+    stop_by_signal(SIGTERM);
 }
 
 static void test_tools_closed_loop_never_exceeds_n(void **state)
@@ -686,8 +697,9 @@ static void test_tools_file_limit_said_clearly(void **state)
     (void)state;
     mock_start(&m, args);
     {
-        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--concurrency", "40",
-                              "--requests", "40", "--max-tokens", "2", "--quiet", NULL};
+        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--concurrency",
+                              "40",       "--requests", "40",       "--max-tokens",
+                              "2",        "--quiet",    NULL};
         run_tool_nofile(&res, 60, NULL, argv, 24);
     }
     mock_stop(&m);
@@ -718,8 +730,9 @@ static void test_tools_queueing_measured(void **state)
     (void)state;
     mock_start(&m, args);
     {
-        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--concurrency", "4",
-                              "--requests", "4", "--max-tokens", "4", "--quiet", NULL};
+        const char *argv[] = {"llm-conc", "--base-url", m.base_url, "--concurrency",
+                              "4",        "--requests", "4",        "--max-tokens",
+                              "4",        "--quiet",    NULL};
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
@@ -752,9 +765,9 @@ static void test_tools_usage_styles(void **state)
         mock_start(&m, args);
         {
             /* A server without usage fails unless that is accepted. */
-            const char *argv[] = {"llm-seq", "--base-url", m.base_url, "--requests", "2",
-                                  "--delay", "0", "--max-tokens", "12", "--quiet",
-                                  "--summary", "s.json", NULL, NULL};
+            const char *argv[] = {
+                "llm-seq",      "--base-url", m.base_url, "--requests", "2",      "--delay", "0",
+                "--max-tokens", "12",         "--quiet",  "--summary",  "s.json", NULL,      NULL};
             if (strcmp(styles[i], "none") == 0) {
                 run_tool(&res, 60, NULL, argv);
                 assert_int_equal(res.exit_code, 1);
@@ -998,6 +1011,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tools_summary_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_sigint_records_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_sigterm_records_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_closed_loop_never_exceeds_n, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_open_loop_cap_records_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_warmup_and_duration, setup, teardown),
