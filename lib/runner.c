@@ -282,6 +282,25 @@ static void free_request(request *q)
     free(q);
 }
 
+/* A finished record into the worker's statistics and counters, then to the
+ * user's callback (one callback at a time when there are several workers). */
+static void deliver(worker *w, const llmb_record *rec, llmbi_req_stats *rs)
+{
+    llmb_runner *r = w->r;
+    if (llmbi_metrics_finish(w->metrics, rec, rs) != LLMB_OK && !w->errmsg[0])
+        llmbi_format(w->errmsg, sizeof w->errmsg, "out of memory in the statistics");
+    atomic_fetch_add_explicit(&w->finished, 1, memory_order_relaxed);
+    if (rec->error_class != LLMB_FAIL_NONE)
+        atomic_fetch_add_explicit(&w->failed, 1, memory_order_relaxed);
+    if (r->opts.on_record) {
+        if (r->n_workers > 1)
+            pthread_mutex_lock(&r->record_lock);
+        r->opts.on_record(rec, r->opts.record_user);
+        if (r->n_workers > 1)
+            pthread_mutex_unlock(&r->record_lock);
+    }
+}
+
 /* Failures a second try may cure: a busy or failing server, a connection
  * refused or broken. Not timeouts (a retry would double the load that
  * caused them), nor bad answers, nor the run's own stop. */
@@ -375,19 +394,8 @@ static void complete(worker *w, request *q, uint64_t end_ns)
         w->freed[(w->freed_head + w->n_freed) % w->cap] = rec.end_ns;
         w->n_freed++;
     }
-    if (llmbi_metrics_finish(w->metrics, &rec, &q->stats) != LLMB_OK && !w->errmsg[0])
-        llmbi_format(w->errmsg, sizeof w->errmsg, "out of memory in the statistics");
-    atomic_fetch_add_explicit(&w->finished, 1, memory_order_relaxed);
-    if (q->fail != LLMB_FAIL_NONE)
-        atomic_fetch_add_explicit(&w->failed, 1, memory_order_relaxed);
     atomic_store_explicit(&w->live, w->in_flight, memory_order_relaxed);
-    if (r->opts.on_record) {
-        if (r->n_workers > 1)
-            pthread_mutex_lock(&r->record_lock);
-        r->opts.on_record(&rec, r->opts.record_user);
-        if (r->n_workers > 1)
-            pthread_mutex_unlock(&r->record_lock);
-    }
+    deliver(w, &rec, &q->stats);
     free_request(q);
 }
 
@@ -446,16 +454,7 @@ static void send_request(worker *w, uint64_t number, uint64_t intended_ns, unsig
         rec.warmup = warmup;
         rec.attempt = attempt;
         rec.retry_after_s = -1;
-        llmbi_metrics_finish(w->metrics, &rec, &rs);
-        atomic_fetch_add_explicit(&w->finished, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&w->failed, 1, memory_order_relaxed);
-        if (r->opts.on_record) {
-            if (r->n_workers > 1)
-                pthread_mutex_lock(&r->record_lock);
-            r->opts.on_record(&rec, r->opts.record_user);
-            if (r->n_workers > 1)
-                pthread_mutex_unlock(&r->record_lock);
-        }
+        deliver(w, &rec, &rs);
         return;
     }
     q->w = w;
@@ -523,16 +522,7 @@ static void cancel_retry(worker *w, const retry *t)
     rec.warmup = t->warmup;
     rec.attempt = t->attempt;
     rec.retry_after_s = -1;
-    llmbi_metrics_finish(w->metrics, &rec, &rs);
-    atomic_fetch_add_explicit(&w->finished, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&w->failed, 1, memory_order_relaxed);
-    if (r->opts.on_record) {
-        if (r->n_workers > 1)
-            pthread_mutex_lock(&r->record_lock);
-        r->opts.on_record(&rec, r->opts.record_user);
-        if (r->n_workers > 1)
-            pthread_mutex_unlock(&r->record_lock);
-    }
+    deliver(w, &rec, &rs);
 }
 
 static void cancel_all(worker *w)

@@ -330,6 +330,21 @@ static void row(FILE *fp, const char *name, const llmb_stat *st, const llmb_summ
     fprintf(fp, " %9.2f%s\n", st->max, st->exact ? "" : "  (histogram)");
 }
 
+/* "Failed requests:   3 (http 2, reset 1)". */
+static void by_class_line(FILE *fp, const char *label, uint64_t total, const uint64_t *by_class)
+{
+    const char *sep = " (";
+    fprintf(fp, "%-32s %llu", label, (unsigned long long)total);
+    for (int c = 1; c < LLMB_FAIL_CLASS_COUNT_; c++) {
+        if (!by_class[c])
+            continue;
+        fprintf(fp, "%s%s %llu", sep, llmb_error_class_name((llmb_error_class)c),
+                (unsigned long long)by_class[c]);
+        sep = ", ";
+    }
+    fputs(total ? ")\n" : "\n", fp);
+}
+
 static void schedule_line(FILE *fp, const llmb_schedule *sc)
 {
     switch (llmb_schedule_get_kind(sc)) {
@@ -382,31 +397,9 @@ llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info 
         fprintf(fp, "%-32s %llu (not counted below)\n",
                 "Warmup requests:", (unsigned long long)s->warmup);
     fprintf(fp, "%-32s %llu\n", "Successful requests:", (unsigned long long)s->completed);
-    fprintf(fp, "%-32s %llu", "Failed requests:", (unsigned long long)s->failed);
-    if (s->failed) {
-        const char *sep = " (";
-        for (int c = 1; c < LLMB_FAIL_CLASS_COUNT_; c++) {
-            if (!s->failed_by_class[c])
-                continue;
-            fprintf(fp, "%s%s %llu", sep, llmb_error_class_name((llmb_error_class)c),
-                    (unsigned long long)s->failed_by_class[c]);
-            sep = ", ";
-        }
-        fputc(')', fp);
-    }
-    fputc('\n', fp);
-    if (s->retried) {
-        const char *sep = " (";
-        fprintf(fp, "%-32s %llu", "Retried attempts:", (unsigned long long)s->retried);
-        for (int c = 1; c < LLMB_FAIL_CLASS_COUNT_; c++) {
-            if (!s->retried_by_class[c])
-                continue;
-            fprintf(fp, "%s%s %llu", sep, llmb_error_class_name((llmb_error_class)c),
-                    (unsigned long long)s->retried_by_class[c]);
-            sep = ", ";
-        }
-        fputs(")\n", fp);
-    }
+    by_class_line(fp, "Failed requests:", s->failed, s->failed_by_class);
+    if (s->retried)
+        by_class_line(fp, "Retried attempts:", s->retried, s->retried_by_class);
     fprintf(fp, "%-32s %.3f\n", "Duration (s):", s->duration_s);
     if (s->completed > 0 && s->input_tokens_unknown == s->completed)
         fprintf(fp, "%-32s unknown (no usage from the server)\n", "Total input tokens:");

@@ -46,6 +46,22 @@ void harness_leave_tmpdir(const char *path)
     nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+static char test_dir[256];
+
+int harness_setup(void **state)
+{
+    (void)state;
+    harness_enter_tmpdir(test_dir, sizeof test_dir);
+    return 0;
+}
+
+int harness_teardown(void **state)
+{
+    (void)state;
+    harness_leave_tmpdir(test_dir);
+    return 0;
+}
+
 const char *tool_path(const char *name)
 {
     static char buf[4][1024];

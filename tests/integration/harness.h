@@ -30,6 +30,9 @@ typedef struct mock_proc {
 void harness_enter_tmpdir(char *path, size_t size);
 /** Remove the directory made by harness_enter_tmpdir and everything in it. */
 void harness_leave_tmpdir(const char *path);
+/** cmocka setup and teardown: each test in a fresh temporary directory. */
+int harness_setup(void **state);
+int harness_teardown(void **state);
 
 /** Path of a built tool ("llm-seq"), from LLMB_TOOLS_DIR. Static storage per call. */
 const char *tool_path(const char *name);

@@ -24,22 +24,6 @@
 
 #include "harness.h"
 
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-    (void)state;
-    harness_enter_tmpdir(tmpdir, sizeof tmpdir);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    harness_leave_tmpdir(tmpdir);
-    return 0;
-}
-
 typedef struct fault_case {
     const char *kind;        /* llm-mock --fault */
     const char *tool_arg[3]; /* extra options for the tool, NULL-terminated */
@@ -467,13 +451,18 @@ static void test_faults_bad_values_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_faults_each_kind_sequential, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_faults_each_kind_concurrent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_faults_client_side, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_faults_retries, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_faults_write_error_reported, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_faults_api_key_never_shown, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_faults_bad_values_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_faults_each_kind_sequential, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_each_kind_concurrent, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_client_side, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_retries, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_write_error_reported, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_api_key_never_shown, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_bad_values_refused, harness_setup,
+                                        harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

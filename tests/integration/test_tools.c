@@ -28,23 +28,7 @@
 #define TTFT_SLACK_MS 15.0
 #define ITL_SLACK_MS  2.0
 
-static char tmpdir[256];
-
 static void expect_usage_error(const char *const *argv, const char *message);
-
-static int setup(void **state)
-{
-    (void)state;
-    harness_enter_tmpdir(tmpdir, sizeof tmpdir);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    harness_leave_tmpdir(tmpdir);
-    return 0;
-}
 
 static const char *const timing_args[] = {"--ttft-ms", "40", "--itl-ms", "8", NULL};
 
@@ -1003,29 +987,43 @@ static void test_tools_api_key_never_shown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_tools_seq_against_mock, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_conc_against_mock, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_graph_from_run, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_graph_rejects_bad_csv, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_graph_orders_bars_and_refuses_duplicates, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_tools_summary_options, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_sigint_records_in_flight, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_sigterm_records_in_flight, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_closed_loop_never_exceeds_n, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_open_loop_cap_records_wait, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_warmup_and_duration, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_sweep, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_trace_and_threads, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_file_limit_said_clearly, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_queueing_measured, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_usage_styles, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_completions_api_and_model_discovery, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_tools_connection_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_usage_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_help, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tools_api_key_never_shown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_seq_against_mock, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_conc_against_mock, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_graph_from_run, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_graph_rejects_bad_csv, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_graph_orders_bars_and_refuses_duplicates,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_summary_options, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_sigint_records_in_flight, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_sigterm_records_in_flight, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_closed_loop_never_exceeds_n, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_open_loop_cap_records_wait, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_warmup_and_duration, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_sweep, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_trace_and_threads, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_file_limit_said_clearly, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_queueing_measured, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_usage_styles, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_completions_api_and_model_discovery,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_connection_refused, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_usage_errors, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_help, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_tools_api_key_never_shown, harness_setup,
+                                        harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
