@@ -32,7 +32,7 @@ struct llmb_metrics {
     llmb_metrics_options opts;
     double percentiles[LLMB_MAX_PERCENTILES];
     quantity q[Q_COUNT];
-    uint64_t completed, failed, warmup, good, retried;
+    uint64_t completed, failed, warmup, warmup_failed, good, retried;
     uint64_t failed_by_class[LLMB_FAIL_CLASS_COUNT_];
     uint64_t retried_by_class[LLMB_FAIL_CLASS_COUNT_];
     uint64_t by_usage, by_chunks;
@@ -207,11 +207,12 @@ static int ensure_secs(llmb_metrics *m, size_t n)
     return 0;
 }
 
-void llmbi_metrics_sent(llmb_metrics *m, uint64_t sent_ns, int warmup, uint64_t in_flight)
+void llmbi_metrics_sent(llmb_metrics *m, uint64_t sent_ns, int warmup, int first_attempt,
+                        uint64_t in_flight)
 {
     if (in_flight > m->peak_in_flight)
         m->peak_in_flight = in_flight;
-    if (warmup)
+    if (warmup || !first_attempt)
         return;
     if (m->sent == 0 || sent_ns < m->first_sent_ns)
         m->first_sent_ns = sent_ns;
@@ -241,8 +242,11 @@ llmb_status llmbi_metrics_finish(llmb_metrics *m, const llmb_record *r, llmbi_re
 
     if (r->warmup) {
         /* A warmup request counts once, whatever its attempts. */
-        if (!r->will_retry)
+        if (!r->will_retry) {
             m->warmup++;
+            if (!llmb_record_ok(r))
+                m->warmup_failed++;
+        }
         goto out;
     }
     if (r->will_retry) {
@@ -319,7 +323,7 @@ llmb_status llmb_metrics_add(llmb_metrics *m, const llmb_record *r)
 {
     llmbi_req_stats rs;
     memset(&rs, 0, sizeof rs);
-    llmbi_metrics_sent(m, r->sent_ns, r->warmup, 1);
+    llmbi_metrics_sent(m, r->sent_ns, r->warmup, r->attempt <= 1, 1);
     if (r->chunk_ns) {
         for (size_t i = 0; i < r->n_chunks; i++) {
             if (llmbi_req_chunk(&rs, i ? r->chunk_ns[i - 1] : 0, r->chunk_ns[i], i == 0)) {
@@ -353,6 +357,7 @@ llmb_status llmb_metrics_merge(llmb_metrics *dst, const llmb_metrics *src)
     dst->completed += src->completed;
     dst->failed += src->failed;
     dst->warmup += src->warmup;
+    dst->warmup_failed += src->warmup_failed;
     dst->good += src->good;
     dst->retried += src->retried;
     for (int c = 0; c < LLMB_FAIL_CLASS_COUNT_; c++) {
@@ -477,6 +482,7 @@ llmb_status llmb_metrics_summarize(const llmb_metrics *m, llmb_summary *out)
     out->completed = m->completed;
     out->failed = m->failed;
     out->warmup = m->warmup;
+    out->warmup_failed = m->warmup_failed;
     out->retried = m->retried;
     memcpy(out->failed_by_class, m->failed_by_class, sizeof out->failed_by_class);
     memcpy(out->retried_by_class, m->retried_by_class, sizeof out->retried_by_class);
@@ -534,7 +540,10 @@ size_t llmb_parse_percentiles(const char *text, double *out, size_t max, llmb_er
         errno = 0;
         v = strtod(p, &end);
         if (end == p || errno || !(v > 0.0 && v < 100.0) || (*end && *end != ',')) {
-            llmbi_error_set(err, "'%s' is not a list of percentiles between 0 and 100", text);
+            llmbi_error_set(err,
+                            "'%s' is not a list of percentiles above 0 and below 100 "
+                            "(e.g. 50,90,99,99.9)",
+                            text);
             return 0;
         }
         if (n == max) {
@@ -567,14 +576,14 @@ llmb_status llmb_parse_slo(const char *text, llmb_metrics_options *opts, llmb_er
         v = strtod(colon + 1, &end);
         if (end == colon + 1 || errno || !(v > 0.0) || !isfinite(v) || (*end && *end != ','))
             goto bad;
-        if (name_len == 4 && strncmp(p, "ttft", 4) == 0)
+        if (name_len == 4 && strncmp(p, "ttft", 4) == 0 && ttft == 0)
             ttft = v;
-        else if (name_len == 4 && strncmp(p, "tpot", 4) == 0)
+        else if (name_len == 4 && strncmp(p, "tpot", 4) == 0 && tpot == 0)
             tpot = v;
-        else if (name_len == 3 && strncmp(p, "e2e", 3) == 0)
+        else if (name_len == 3 && strncmp(p, "e2e", 3) == 0 && e2e == 0)
             e2e = v;
         else
-            goto bad;
+            goto bad; /* unknown, or given twice */
         p = *end ? end + 1 : end;
     }
     opts->slo_ttft_ms = ttft;
@@ -582,7 +591,9 @@ llmb_status llmb_parse_slo(const char *text, llmb_metrics_options *opts, llmb_er
     opts->slo_e2e_ms = e2e;
     return LLMB_OK;
 bad:
-    llmbi_error_set(err, "'%s' is not a list of objectives like ttft:500,tpot:50,e2e:10000 (ms)",
+    llmbi_error_set(err,
+                    "'%s' is not a list of objectives like ttft:500,tpot:50,e2e:10000 (ms), "
+                    "each at most once",
                     text ? text : "");
     return LLMB_ERR_INVALID;
 }

@@ -33,7 +33,9 @@ size_t llmbi_req_stats_bytes(const llmbi_req_stats *rs);
  * statistics if it succeeded and is not warmup. Frees rs's memory.
  */
 llmb_status llmbi_metrics_finish(llmb_metrics *m, const llmb_record *r, llmbi_req_stats *rs);
-/** A request was sent at sent_ns (from the origin); in_flight, counting it, are in flight. */
-void llmbi_metrics_sent(llmb_metrics *m, uint64_t sent_ns, int warmup, uint64_t in_flight);
+/** A request was sent at sent_ns (from the origin); in_flight, counting it, are in flight.
+ *  Only first attempts count towards the rate the requests were sent at. */
+void llmbi_metrics_sent(llmb_metrics *m, uint64_t sent_ns, int warmup, int first_attempt,
+                        uint64_t in_flight);
 
 #endif /* LLMB_METRICS_INTERNAL_H */

@@ -66,9 +66,10 @@ struct worker {
     retry *retries; /* failed requests waiting to be sent again */
     size_t n_retries, cap_retries;
     uint64_t next_idle_check_ns; /* absolute */
+    int idle_dirty;              /* a request was sent since the last idle scan */
     llmb_metrics *metrics;
     /* Read by the progress callback on another thread. */
-    atomic_uint_fast64_t sent, finished, failed, live;
+    atomic_uint_fast64_t sent, resent, finished, failed, live;
     llmb_status st;
     char errmsg[LLMB_ERROR_TEXT_SIZE];
     pthread_t thread;
@@ -439,6 +440,8 @@ static void send_request(worker *w, uint64_t number, uint64_t intended_ns, unsig
     char xid_header[sizeof q->xid + 16];
 
     atomic_fetch_add_explicit(&w->sent, 1, memory_order_relaxed);
+    if (attempt > 1)
+        atomic_fetch_add_explicit(&w->resent, 1, memory_order_relaxed);
     if (!q) {
         /* Nothing to hang a record on but the stack: report it directly. */
         llmb_record rec;
@@ -489,7 +492,8 @@ static void send_request(worker *w, uint64_t number, uint64_t intended_ns, unsig
     spec.insecure = r->insecure;
     q->sent_ns = llmb_now_ns() - r->origin_ns;
     q->last_byte_ns = q->sent_ns;
-    llmbi_metrics_sent(w->metrics, q->sent_ns, q->warmup, w->in_flight);
+    w->idle_dirty = 1;
+    llmbi_metrics_sent(w->metrics, q->sent_ns, q->warmup, attempt == 1, w->in_flight);
     if (!q->sse) {
         set_fail(q, LLMB_FAIL_OTHER, "out of memory");
         complete(w, q, q->sent_ns);
@@ -654,23 +658,29 @@ static uint64_t send_due(worker *w)
     return a < b ? a : b;
 }
 
-/* Ends every request that has been silent for the idle timeout. */
-static void check_idle(worker *w, uint64_t now_abs)
+/* Ends every request that has been silent for the idle timeout. Returns the
+ * absolute time the next one would run out, so that the loop looks again
+ * exactly then (NO_DEADLINE when nothing is in flight). */
+static uint64_t check_idle(worker *w, uint64_t now_abs)
 {
     llmb_runner *r = w->r;
-    uint64_t now = now_abs - r->origin_ns;
+    uint64_t now = now_abs - r->origin_ns, next = NO_DEADLINE;
     request *q = w->inflight;
     while (q) {
-        request *next = q->next;
-        if (now >= q->last_byte_ns && now - q->last_byte_ns >= r->idle_ns) {
+        request *after = q->next;
+        uint64_t expiry = q->last_byte_ns + r->idle_ns;
+        if (now >= expiry) {
             llmbi_http_cancel(w->http, q->http);
             q->http = NULL;
             set_fail(q, LLMB_FAIL_TIMEOUT, "nothing arrived for %g s (the idle timeout)",
                      r->opts.idle_timeout_s);
             complete(w, q, now);
+        } else if (r->origin_ns + expiry < next) {
+            next = r->origin_ns + expiry;
         }
-        q = next;
+        q = after;
     }
+    return next;
 }
 
 static void progress(llmb_runner *r)
@@ -705,22 +715,24 @@ static void *worker_main(void *arg)
             w->st = LLMB_ERR_STOPPED;
             break;
         }
+        /* A scan of the requests in flight when the first of them could run
+         * out of idle time (or when one was just sent, whose time is new). */
+        now = llmb_now_ns();
+        if (r->idle_ns && (now >= w->next_idle_check_ns || w->idle_dirty)) {
+            w->next_idle_check_ns = check_idle(w, now);
+            w->idle_dirty = 0;
+        }
         deadline = send_due(w);
         if (w->done_sending && w->in_flight == 0 && w->n_retries == 0)
             break;
-        now = llmb_now_ns();
-        if (r->idle_ns) {
-            if (now >= w->next_idle_check_ns) {
-                check_idle(w, now);
-                /* A few checks per timeout: a stall is caught within an
-                 * eighth of it, for a scan of the requests in flight. */
-                w->next_idle_check_ns = now + (r->idle_ns / 8 < 1000000ULL     ? 1000000ULL
-                                               : r->idle_ns / 8 > 100000000ULL ? 100000000ULL
-                                                                               : r->idle_ns / 8);
-            }
-            if (w->next_idle_check_ns < deadline)
-                deadline = w->next_idle_check_ns;
+        if (r->idle_ns && w->idle_dirty) {
+            /* Sent just now: its idle time starts now. */
+            w->next_idle_check_ns = check_idle(w, llmb_now_ns());
+            w->idle_dirty = 0;
         }
+        if (r->idle_ns && w->next_idle_check_ns < deadline)
+            deadline = w->next_idle_check_ns;
+        now = llmb_now_ns();
         if (now >= next_tick) {
             progress(r);
             next_tick = now + tick_ns;
@@ -815,7 +827,10 @@ static unsigned plan_workers(llmb_runner *r)
 {
     unsigned n = r->opts.threads;
     uint64_t slots = 0;
-    if (r->sched.kind == LLMB_SCHEDULE_SEQUENTIAL)
+    /* One at a time needs one loop; so does a capped open loop, where the
+     * cap must be shared in arrival order, which split loops would not keep
+     * (one with fewer slots would hold back the arrivals it owns). */
+    if (r->sched.kind == LLMB_SCHEDULE_SEQUENTIAL || r->sched.max_concurrency)
         return 1;
     if (r->sched.kind == LLMB_SCHEDULE_CONCURRENCY)
         slots = r->sched.concurrency;
@@ -910,6 +925,7 @@ llmb_status llmb_runner_new(const llmb_endpoint *ep, const llmb_schedule *sched,
         w->r = r;
         w->id = i;
         atomic_init(&w->sent, 0);
+        atomic_init(&w->resent, 0);
         atomic_init(&w->finished, 0);
         atomic_init(&w->failed, 0);
         atomic_init(&w->live, 0);
@@ -1013,6 +1029,11 @@ const char *llmb_runner_run_id(const llmb_runner *r)
     return r->run_id;
 }
 
+unsigned llmb_runner_threads(const llmb_runner *r)
+{
+    return r->n_workers;
+}
+
 void llmb_runner_progress(const llmb_runner *r, llmb_progress *out)
 {
     memset(out, 0, sizeof *out);
@@ -1020,6 +1041,7 @@ void llmb_runner_progress(const llmb_runner *r, llmb_progress *out)
     for (unsigned i = 0; i < r->n_workers; i++) {
         worker *w = &r->workers[i];
         out->sent += atomic_load_explicit(&w->sent, memory_order_relaxed);
+        out->resent += atomic_load_explicit(&w->resent, memory_order_relaxed);
         out->finished += atomic_load_explicit(&w->finished, memory_order_relaxed);
         out->failed += atomic_load_explicit(&w->failed, memory_order_relaxed);
         out->in_flight += atomic_load_explicit(&w->live, memory_order_relaxed);

@@ -96,8 +96,15 @@ static void put_schedule(json_t *o, const llmb_schedule *sc)
     case LLMB_SCHEDULE_RATE:
         json_object_set_new(o, "request_rate", json_real(llmb_schedule_rate_value(sc)));
         put_str(o, "arrival", llmb_arrival_name(llmb_schedule_arrival(sc)));
-        json_object_set_new(o, "burstiness", json_real(llmb_schedule_burstiness(sc)));
-        json_object_set_new(o, "seed", json_integer((json_int_t)llmb_schedule_seed(sc)));
+        /* The shape and seed mean something only for random gaps. */
+        json_object_set_new(o, "burstiness",
+                            llmb_schedule_arrival(sc) == LLMB_ARRIVAL_CONSTANT
+                                ? json_null()
+                                : json_real(llmb_schedule_burstiness(sc)));
+        json_object_set_new(o, "seed",
+                            llmb_schedule_arrival(sc) == LLMB_ARRIVAL_CONSTANT
+                                ? json_null()
+                                : json_integer((json_int_t)llmb_schedule_seed(sc)));
         break;
     case LLMB_SCHEDULE_CONCURRENCY:
         json_object_set_new(o, "max_concurrency",
@@ -173,6 +180,7 @@ static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
                                 json_integer((json_int_t)s->retried_by_class[c]));
     json_object_set_new(o, "retried_by_class", retried);
     json_object_set_new(o, "warmup_requests", json_integer((json_int_t)s->warmup));
+    json_object_set_new(o, "warmup_failed", json_integer((json_int_t)s->warmup_failed));
     json_object_set_new(counts, "usage", json_integer((json_int_t)s->counted_by_usage));
     json_object_set_new(counts, "chunks", json_integer((json_int_t)s->counted_by_chunks));
     json_object_set_new(o, "token_source", counts);
@@ -216,6 +224,9 @@ static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
     json_object_set_new(exact, "tpot", json_boolean(s->tpot_ms.exact));
     json_object_set_new(exact, "itl", json_boolean(s->itl_ms.exact));
     json_object_set_new(exact, "e2el", json_boolean(s->e2el_ms.exact));
+    json_object_set_new(exact, "corrected_ttft", json_boolean(s->corrected_ttft_ms.exact));
+    json_object_set_new(exact, "corrected_e2el", json_boolean(s->corrected_e2el_ms.exact));
+    json_object_set_new(exact, "send_delay", json_boolean(s->send_delay_ms.exact));
     json_object_set_new(o, "percentiles_exact", exact);
     return o;
 }
@@ -318,13 +329,24 @@ out:
 
 /* ---- The table ---- */
 
+/* The median has its own column unless the percentiles show it as p50. */
+static int median_column(const llmb_summary *s)
+{
+    for (size_t i = 0; i < s->n_percentiles; i++)
+        if (s->percentiles[i] == 50.0)
+            return 0;
+    return 1;
+}
+
 static void row(FILE *fp, const char *name, const llmb_stat *st, const llmb_summary *s)
 {
     if (st->count == 0) {
         fprintf(fp, "%-14s %9s\n", name, "-");
         return;
     }
-    fprintf(fp, "%-14s %9.2f %9.2f", name, st->mean, st->median);
+    fprintf(fp, "%-14s %9.2f", name, st->mean);
+    if (median_column(s))
+        fprintf(fp, " %9.2f", st->median);
     for (size_t i = 0; i < s->n_percentiles; i++)
         fprintf(fp, " %9.2f", st->pct[i]);
     fprintf(fp, " %9.2f%s\n", st->max, st->exact ? "" : "  (histogram)");
@@ -393,7 +415,11 @@ llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info 
                 (unsigned long long)(info->requests + info->warmup));
     else if (info->stopped)
         fprintf(fp, "%-32s yes\n", "Stopped early:");
-    if (s->warmup)
+    if (s->warmup && s->warmup_failed)
+        fprintf(fp, "%-32s %llu (%llu failed; not counted below)\n",
+                "Warmup requests:", (unsigned long long)s->warmup,
+                (unsigned long long)s->warmup_failed);
+    else if (s->warmup)
         fprintf(fp, "%-32s %llu (not counted below)\n",
                 "Warmup requests:", (unsigned long long)s->warmup);
     fprintf(fp, "%-32s %llu\n", "Successful requests:", (unsigned long long)s->completed);
@@ -417,9 +443,11 @@ llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info 
                 "Counted from chunks:", (unsigned long long)s->counted_by_chunks,
                 (unsigned long long)s->completed);
     fprintf(fp, "%-32s %.3f\n", "Request throughput (req/s):", s->request_throughput);
-    if (isfinite(target))
+    if (isfinite(target) && isfinite(s->achieved_request_rate))
         fprintf(fp, "%-32s %.3f (target %.3f)\n", "Sent at (req/s):", s->achieved_request_rate,
                 target);
+    else if (isfinite(target))
+        fprintf(fp, "%-32s - (target %.3f; it takes two requests)\n", "Sent at (req/s):", target);
     if (s->has_slo)
         fprintf(fp, "%-32s %.3f (%llu of %llu met every objective)\n",
                 "Request goodput (req/s):", s->request_goodput, (unsigned long long)s->good,
@@ -430,7 +458,9 @@ llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info 
     fprintf(fp, "%-32s %.0f\n", "Peak output (tok/s, 1 s):", s->max_output_tokens_per_s);
     fprintf(fp, "%-32s %llu\n", "Peak concurrency:", (unsigned long long)s->peak_in_flight);
     fprintf(fp, "-------------------------------------------------\n");
-    fprintf(fp, "%-14s %9s %9s", "(ms)", "mean", "median");
+    fprintf(fp, "%-14s %9s", "(ms)", "mean");
+    if (median_column(s))
+        fprintf(fp, " %9s", "median");
     for (size_t i = 0; i < s->n_percentiles; i++) {
         pct_name(s->percentiles[i], p, sizeof p);
         fprintf(fp, " %9s", p);

@@ -226,7 +226,8 @@ static int make_endpoint(const bench_opts *o, llmb_endpoint **out)
     llmb_endpoint_set_timeouts(ep, o->connect_timeout_s, o->timeout_s);
     if (o->insecure) {
         llmb_endpoint_set_insecure(ep, 1);
-        tool_error(o->tool, "warning: --insecure: the server's TLS certificate is not checked");
+        if (strncmp(llmb_endpoint_base_url(ep), "https:", 6) == 0)
+            tool_error(o->tool, "warning: --insecure: the server's TLS certificate is not checked");
     }
     if (o->api_key_file) {
         if (llmb_endpoint_api_key_from_file(ep, o->api_key_file, &e) != LLMB_OK) {
@@ -291,12 +292,30 @@ static void describe_level(FILE *fp, const bench_opts *o, const llmb_endpoint *e
 
 /* Where the outputs of all levels go. */
 typedef struct outputs {
-    FILE *summary_fp; /* JSON: one object, or an array over a sweep */
+    llmb_summary *levels; /* a sweep's summaries, for the table at the end */
+    FILE *summary_fp;     /* JSON: one object, or an array over a sweep */
     int summary_own;
     FILE *sweep_fp; /* one CSV row per level */
     int summary_failed;
     int sweep_failed;
 } outputs;
+
+/* The sweep at a glance: one line per level. */
+static void sweep_table(FILE *fp, const bench_opts *o, const llmb_summary *sums, size_t n)
+{
+    fprintf(fp, "\n================================ Sweep ================================\n");
+    fprintf(fp, "%11s %6s %6s %9s %9s %9s %9s %9s %9s\n",
+            o->sweep == SWEEP_RATE ? "rate (/s)" : "concurrency", "ok", "failed", "req/s", "tok/s",
+            "TTFT p50", "TTFT p99", "TPOT p50", "E2E p99");
+    for (size_t i = 0; i < n; i++) {
+        const llmb_summary *s = &sums[i];
+        fprintf(fp, "%11g %6llu %6llu %9.2f %9.1f %9.1f %9.1f %9.2f %9.1f\n", o->levels[i],
+                (unsigned long long)s->completed, (unsigned long long)s->failed,
+                s->request_throughput, s->output_throughput, s->ttft_ms.median, s->ttft_ms.p99,
+                s->tpot_ms.median, s->e2el_ms.p99);
+    }
+    fprintf(fp, "(latencies in ms, raw; the corrected ones are in the sweep file)\n");
+}
 
 /* One level: run it and report it. Returns its exit status; sets *stopped
  * when a signal ended it. */
@@ -347,7 +366,7 @@ static int run_level(const bench_opts *o, bench_ctx *ctx, const llmb_endpoint *e
     meta.level = llmb_schedule_level(sched);
     if (!ctx->csv) {
         if (llmb_results_open(o->output, &meta, &ctx->csv, &e) != LLMB_OK) {
-            tool_error(o->tool, "%s", e.text);
+            tool_error(o->tool, "--output: %s", e.text);
             goto out;
         }
     } else if (llmb_results_set_meta(ctx->csv, &meta) != LLMB_OK) {
@@ -362,7 +381,7 @@ static int run_level(const bench_opts *o, bench_ctx *ctx, const llmb_endpoint *e
     info.requests = o->requests;
     info.warmup = o->warmup;
     info.duration_s = o->duration_s;
-    info.threads = (unsigned)o->threads;
+    info.threads = llmb_runner_threads(runner);
     info.max_tokens = (long)o->max_tokens;
     info.prompt = o->prompt;
     info.metrics = &o->mopts;
@@ -370,6 +389,11 @@ static int run_level(const bench_opts *o, bench_ctx *ctx, const llmb_endpoint *e
 
     if (!o->quiet)
         describe_level(ctx->lines, o, ep, sched, level, levels);
+    if (!o->quiet && o->threads > llmb_runner_threads(runner) && o->max_concurrency && level == 0)
+        fprintf(ctx->lines,
+                "%s: one event loop, not %llu: a capped open loop shares its cap in the "
+                "order requests are due\n",
+                o->tool, (unsigned long long)o->threads);
     ctx->planned = o->requests ? o->requests + o->warmup : 0;
     ctx->last_plain_ns = 0;
     ctx->info = &info;
@@ -379,7 +403,7 @@ static int run_level(const bench_opts *o, bench_ctx *ctx, const llmb_endpoint *e
     active_runner = NULL;
     clear_progress(ctx);
     llmb_runner_progress(runner, &prog);
-    info.sent = prog.sent;
+    info.sent = prog.sent - prog.resent;
     info.stopped = st == LLMB_ERR_STOPPED;
     *stopped = info.stopped;
     if (st == LLMB_ERR_STOPPED)
@@ -395,7 +419,11 @@ static int run_level(const bench_opts *o, bench_ctx *ctx, const llmb_endpoint *e
         fputc('\n', ctx->lines);
     llmb_summary_write_table(&sum, &info, ctx->lines);
     fflush(ctx->lines);
-    rc = (st == LLMB_OK && sum.failed == 0) ? TOOL_EXIT_OK : TOOL_EXIT_FAILED;
+    /* A failed warmup request is a failed request too, though not measured. */
+    rc = (st == LLMB_OK && sum.failed == 0 && sum.warmup_failed == 0) ? TOOL_EXIT_OK
+                                                                      : TOOL_EXIT_FAILED;
+    if (out->levels)
+        out->levels[level] = sum;
     if (out->summary_fp && !out->summary_failed) {
         if ((levels > 1 && level > 0 && fputs(",\n", out->summary_fp) == EOF) ||
             llmb_summary_write_json_to(&sum, &info, out->summary_fp) != LLMB_OK) {
@@ -439,6 +467,7 @@ int tool_bench_main(int argc, char **argv, tool_mode mode)
     size_t levels;
     int rc = TOOL_EXIT_OK;
     int sweep_own = 0;
+    size_t done_levels = 0;
     int p;
 
     bench_opts_init(&o, mode);
@@ -450,6 +479,13 @@ int tool_bench_main(int argc, char **argv, tool_mode mode)
     if (p > 0)
         return TOOL_EXIT_OK;
     levels = bench_level_count(&o);
+    if (levels > 1) {
+        out.levels = calloc(levels, sizeof *out.levels);
+        if (!out.levels) {
+            tool_error(o.tool, "out of memory");
+            return TOOL_EXIT_FAILED;
+        }
+    }
 
     /* Outputs that would fail at the end are refused now, before any work. */
     if (!writable(o.tool, "--summary", o.summary) || !writable(o.tool, "--trace", o.trace) ||
@@ -503,11 +539,14 @@ int tool_bench_main(int argc, char **argv, tool_mode mode)
         }
         if (lrc != TOOL_EXIT_OK)
             rc = TOOL_EXIT_FAILED;
+        done_levels = i + 1;
         if (stopped)
             break;
         if (i + 1 < levels && !o.quiet)
             fputc('\n', ctx.lines);
     }
+    if (levels > 1 && done_levels > 0 && rc != TOOL_EXIT_USAGE)
+        sweep_table(ctx.lines, &o, out.levels, done_levels);
     if (out.summary_fp && levels > 1 && !out.summary_failed && fputs("]\n", out.summary_fp) == EOF)
         out.summary_failed = 1;
 out:
@@ -546,5 +585,6 @@ out:
         }
     }
     llmb_endpoint_free(ep);
+    free(out.levels);
     return rc;
 }

@@ -276,7 +276,7 @@ static int check(bench_opts *o)
                 (o->concurrency > 0) + (o->sweep != SWEEP_NONE);
     int open_rate = o->rate_given || o->sweep == SWEEP_RATE;
 
-    if (kinds > 1) {
+    if (kinds > 1 || o->two_sweeps) {
         tool_usage_error(o->tool, "choose one of --interval, --rate, --concurrency, "
                                   "--sweep-rate and --sweep-concurrency");
         return -1;
@@ -299,6 +299,10 @@ static int check(bench_opts *o)
     if (o->max_concurrency && (o->concurrency || o->sweep == SWEEP_CONCURRENCY)) {
         tool_usage_error(o->tool, "--max-concurrency caps an open loop (--interval or --rate); "
                                   "a closed loop has --concurrency alone");
+        return -1;
+    }
+    if (o->quiet && o->verbose) {
+        tool_usage_error(o->tool, "choose one of --quiet and --verbose");
         return -1;
     }
     if (o->sweep_output && o->sweep == SWEEP_NONE) {
@@ -480,7 +484,12 @@ int bench_parse(int argc, char **argv, bench_opts *o)
             if (parse_levels(o, c == OPT_SWEEP_RATE ? "--sweep-rate" : "--sweep-concurrency",
                              optarg, c == OPT_SWEEP_CONCURRENCY, o->levels, &o->n_levels))
                 return -1;
-            o->sweep = c == OPT_SWEEP_RATE ? SWEEP_RATE : SWEEP_CONCURRENCY;
+            {
+                bench_sweep kind = c == OPT_SWEEP_RATE ? SWEEP_RATE : SWEEP_CONCURRENCY;
+                if (o->sweep != SWEEP_NONE && o->sweep != kind)
+                    o->two_sweeps = 1;
+                o->sweep = kind;
+            }
             break;
         case OPT_API_KEY_ENV:
             if (nonempty(o, "--api-key-env", optarg))

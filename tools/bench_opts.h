@@ -54,6 +54,7 @@ typedef struct bench_opts {
     uint64_t concurrency;
     uint64_t max_concurrency;
     bench_sweep sweep;
+    int two_sweeps; /* both sweep options were given */
     double levels[BENCH_MAX_LEVELS];
     size_t n_levels;
     /* Statistics. */

@@ -79,6 +79,7 @@ static llmb_status read_stdin(llmb_table **out, llmb_error *e)
 /* A bar: the request number it belongs to and where its row was. */
 typedef struct bar {
     double request;
+    double attempt; /* 1, or the attempt of a retried request */
     double value;
     size_t row;
 } bar;
@@ -86,7 +87,9 @@ typedef struct bar {
 static int by_request(const void *a, const void *b)
 {
     const bar *x = a, *y = b;
-    return (x->request > y->request) - (x->request < y->request);
+    if (x->request != y->request)
+        return (x->request > y->request) - (x->request < y->request);
+    return (x->attempt > y->attempt) - (x->attempt < y->attempt);
 }
 
 /* Engine names as their projects write them, for titles. */
@@ -202,7 +205,7 @@ int main(int argc, char **argv)
     double level = NAN, first_level = NAN;
     int level_given = 0, levels_differ = 0;
     char title_buf[512], path_buf[1100], name_buf[512];
-    long col_tps, col_req, col_class, col_level, col_warmup;
+    long col_tps, col_req, col_class, col_level, col_warmup, col_attempt;
     llmb_error e;
     int rc = TOOL_EXIT_FAILED;
     int c;
@@ -293,6 +296,7 @@ int main(int argc, char **argv)
     }
     col_level = llmb_table_find(t, "level");
     col_warmup = llmb_table_find(t, "warmup");
+    col_attempt = llmb_table_find(t, "attempt");
     /* A sweep's CSV holds several levels, each with its own requests 1..N:
      * one chart is one level. */
     for (size_t r = 0; col_level >= 0 && r < rows; r++) {
@@ -326,7 +330,10 @@ int main(int argc, char **argv)
             continue;
         }
         b->row = r;
-        if (llmb_table_number(t, r, (size_t)col_req, &b->request, &e) != LLMB_OK ||
+        b->attempt = 1;
+        if ((col_attempt >= 0 &&
+             llmb_table_number(t, r, (size_t)col_attempt, &b->attempt, &e) != LLMB_OK) ||
+            llmb_table_number(t, r, (size_t)col_req, &b->request, &e) != LLMB_OK ||
             llmb_table_number(t, r, (size_t)col_tps, &b->value, &e) != LLMB_OK) {
             tool_error(tool, "%s: %s", csv, e.text);
             goto out;
@@ -356,15 +363,26 @@ int main(int argc, char **argv)
     }
     /* Rows are in the order requests finished; bars go in request order. */
     qsort(bars, n, sizeof *bars, by_request);
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && bars[i].request == bars[i - 1].request) {
-            tool_error(tool, "%s: request %.0f appears twice (lines %lu and %lu)", csv,
-                       bars[i].request, llmb_table_line(t, bars[i - 1].row),
-                       llmb_table_line(t, bars[i].row));
-            goto out;
+    {
+        /* A retried request has a row per attempt: its bar is the last one. */
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (i + 1 < n && bars[i + 1].request == bars[i].request) {
+                if (bars[i + 1].attempt == bars[i].attempt) {
+                    tool_error(tool, "%s: request %.0f appears twice (lines %lu and %lu)", csv,
+                               bars[i].request, llmb_table_line(t, bars[i].row),
+                               llmb_table_line(t, bars[i + 1].row));
+                    goto out;
+                }
+                if (isnan(bars[i].value))
+                    failed--; /* an earlier attempt's failure is not the request's */
+                continue;
+            }
+            values[kept] = bars[i].value;
+            labels[kept] = (char *)llmb_table_cell(t, bars[i].row, (size_t)col_req);
+            kept++;
         }
-        values[i] = bars[i].value;
-        labels[i] = (char *)llmb_table_cell(t, bars[i].row, (size_t)col_req);
+        n = kept;
     }
 
     if (!title) {

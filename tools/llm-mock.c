@@ -327,6 +327,9 @@ static int parse_args(int argc, char **argv, llmb_mock_options *o, int *quiet, i
             if (!v || tool_parse_u64(TOOL, "--fault-size", v, 4096, 64u * 1024u * 1024u, &u) != 0)
                 return -1;
             o->fault_size = (size_t)u;
+        } else if (argv[i][0] != '-') {
+            tool_usage_error(TOOL, "unexpected argument '%s'", argv[i]);
+            return -1;
         } else {
             tool_usage_error(TOOL, "unknown option '%s'", argv[i]);
             return -1;

@@ -61,8 +61,9 @@ typedef struct llmb_summary {
     uint64_t completed; /**< requests that succeeded */
     uint64_t failed;    /**< requests that failed, any class */
     uint64_t failed_by_class[LLMB_FAIL_CLASS_COUNT_];
-    uint64_t warmup;  /**< warmup requests, left out of everything else */
-    uint64_t retried; /**< failed attempts that were tried again (not in `failed`) */
+    uint64_t warmup;        /**< warmup requests, left out of everything else */
+    uint64_t warmup_failed; /**< of those, failed (not in `failed`) */
+    uint64_t retried;       /**< failed attempts that were tried again (not in `failed`) */
     uint64_t retried_by_class[LLMB_FAIL_CLASS_COUNT_];
     uint64_t counted_by_usage;  /**< successful requests whose counts came from usage */
     uint64_t counted_by_chunks; /**< ... from counting chunks */
@@ -147,7 +148,7 @@ typedef struct llmb_run_info {
     uint64_t warmup;               /**< warmup requests planned */
     double duration_s;             /**< the duration bound, 0 = none */
     unsigned threads;              /**< event loops used */
-    uint64_t sent;                 /**< actually sent, warmup included */
+    uint64_t sent;                 /**< actually sent, warmup included, retries not */
     int stopped;                   /**< the run was stopped before its end */
     long max_tokens;               /**< 0 = not sent */
     const char *prompt;

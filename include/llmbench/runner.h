@@ -31,7 +31,8 @@ typedef void (*llmb_record_fn)(const llmb_record *rec, void *user);
 /** Where a run stands. */
 typedef struct llmb_progress {
     uint64_t planned;    /**< requests the run will send */
-    uint64_t sent;       /**< requests sent so far */
+    uint64_t sent;       /**< requests sent so far, retries included */
+    uint64_t resent;     /**< of those, retries (attempts after the first) */
     uint64_t finished;   /**< requests finished (succeeded or failed) */
     uint64_t failed;     /**< of those, failed */
     uint64_t in_flight;  /**< sent and not finished */
@@ -100,9 +101,10 @@ typedef struct llmb_run_options {
  * With threads > 1 the run uses that many event loops, each on its own
  * thread with its own share of the schedule (every n-th arrival of an open
  * loop, a share of the slots of a closed one) and its own statistics, merged
- * when the run ends. The sequential schedule always uses one. on_record is
- * then called from several threads, but never two at once; on_progress only
- * from the thread that called llmb_runner_run.
+ * when the run ends. The sequential schedule always uses one, and so does a
+ * capped open loop, so that the cap is shared in the order requests are due.
+ * on_record is then called from several threads, but never two at once;
+ * on_progress only from the thread that called llmb_runner_run.
  */
 LLMB_API llmb_status llmb_runner_new(const llmb_endpoint *ep, const llmb_schedule *sched,
                                      const llmb_run_options *opts, llmb_runner **out,
@@ -128,6 +130,9 @@ LLMB_API void llmb_runner_stop(llmb_runner *r);
  * llmb_runner_free.
  */
 LLMB_API const llmb_metrics *llmb_runner_metrics(const llmb_runner *r);
+/** The event loops the run uses: the options' threads, or fewer where the schedule
+ *  needs one (sequential, a capped open loop) or has fewer slots or requests. */
+LLMB_API unsigned llmb_runner_threads(const llmb_runner *r);
 /** The X-Request-Id prefix of this run. */
 LLMB_API const char *llmb_runner_run_id(const llmb_runner *r);
 /** CLOCK_MONOTONIC ns at which the run started (records are relative to it); 0 before. */

@@ -291,8 +291,46 @@ static void test_faults_retries(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "completed")), 2);
     assert_int_equal(json_integer_value(json_object_get(j, "failed")), 0);
     assert_int_equal(json_integer_value(json_object_get(j, "retried_attempts")), 1);
+    /* Retries are not requests of their own. */
+    assert_int_equal(json_integer_value(json_object_get(j, "sent")), 2);
     json_decref(j);
     assert_non_null(strstr(res.out, "[will retry]"));
+    run_result_free(&res);
+    {
+        /* The chart shows each request once, as its last attempt ended. */
+        const char *argv[] = {"llm-graph", "-o", "r.png", NULL};
+        run_tool(&res, 30, NULL, argv);
+        assert_int_equal(res.exit_code, 0);
+        assert_non_null(strstr(res.out, "2 requests, 0 failed"));
+        run_result_free(&res);
+    }
+}
+
+static void test_faults_failed_warmup_counts(void **state)
+{
+    /* Request 2 of the mock fails: it is a warmup request here. It is left out
+     * of the statistics, but the run did not go well, and says so. */
+    const char *margs[] = {"--ttft-ms",     "5", "--itl-ms", "1", "--fault", "status",
+                           "--fault-every", "2", NULL};
+    mock_proc m;
+    run_result res;
+    json_t *j;
+    (void)state;
+    mock_start(&m, margs);
+    {
+        const char *argv[] = {"llm-seq",    "--base-url", m.base_url, "--warmup", "2",
+                              "--requests", "1",          "--delay",  "0",        "--max-tokens",
+                              "2",          "--summary",  "s.json",   NULL};
+        run_tool(&res, 60, NULL, argv);
+    }
+    mock_stop(&m);
+    assert_int_equal(res.exit_code, 1);
+    assert_non_null(strstr(res.out, "Warmup requests:                 2 (1 failed"));
+    j = json_load_file("s.json", 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(j, "warmup_failed")), 1);
+    assert_int_equal(json_integer_value(json_object_get(j, "failed")), 0);
+    assert_int_equal(json_integer_value(json_object_get(j, "completed")), 1);
+    json_decref(j);
     run_result_free(&res);
 }
 
@@ -439,12 +477,21 @@ static void test_faults_bad_values_refused(void **state)
     }
     {
         /* Options that do not go together. */
-        const char *argv[] = {"llm-conc", "--rate", "5", "--concurrency", "3", NULL};
-        run_result res;
-        run_tool(&res, 30, NULL, argv);
-        assert_int_equal(res.exit_code, 2);
-        assert_non_null(strstr(res.err, "choose one of"));
-        run_result_free(&res);
+        const char *pairs[][5] = {
+            {"llm-conc", "--rate", "5", "--concurrency", "3"},
+            {"llm-conc", "--sweep-rate", "1,2", "--sweep-concurrency", "1,2"},
+            {"llm-conc", "--quiet", "--verbose", NULL, NULL},
+            {"llm-conc", "--arrival", "gamma", NULL, NULL},
+        };
+        for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+            const char *argv[6] = {pairs[i][0], pairs[i][1], pairs[i][2],
+                                   pairs[i][3], pairs[i][4], NULL};
+            run_result res;
+            run_tool(&res, 30, NULL, argv);
+            if (res.exit_code != 2)
+                fail_msg("%s %s %s: exit %d", argv[0], argv[1], argv[2], res.exit_code);
+            run_result_free(&res);
+        }
     }
 }
 
@@ -457,6 +504,8 @@ int main(void)
                                         harness_teardown),
         cmocka_unit_test_setup_teardown(test_faults_client_side, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_faults_retries, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_faults_failed_warmup_counts, harness_setup,
+                                        harness_teardown),
         cmocka_unit_test_setup_teardown(test_faults_write_error_reported, harness_setup,
                                         harness_teardown),
         cmocka_unit_test_setup_teardown(test_faults_api_key_never_shown, harness_setup,
