@@ -779,19 +779,19 @@ int main(int argc, char **argv)
     int bare = 1;
     struct rlimit rl;
 
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--streams") == 0)
+    for (int i = 1; i < argc; i += 2) {
+        if (i + 1 < argc && strcmp(argv[i], "--streams") == 0)
             ns = parse_list(argv[i + 1], streams, 16);
-        else if (strcmp(argv[i], "--rates") == 0)
+        else if (i + 1 < argc && strcmp(argv[i], "--rates") == 0)
             nr = parse_list(argv[i + 1], rates, 8);
-        else if (strcmp(argv[i], "--bare") == 0)
+        else if (i + 1 < argc && strcmp(argv[i], "--bare") == 0)
             bare = strcmp(argv[i + 1], "no") != 0;
         else {
-            fprintf(stderr,
+            fprintf(strcmp(argv[i], "--help") == 0 ? stdout : stderr,
                     "usage: %s [--streams 1,64,256,1024,10000] [--rates 100,1000] "
                     "[--bare yes|no]\n",
                     argv[0]);
-            return 2;
+            return strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
     }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
