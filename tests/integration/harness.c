@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -48,6 +49,17 @@ void harness_leave_tmpdir(const char *path)
 
 static char test_dir[256];
 
+/* Mocks started and not yet stopped: a test that fails between mock_start and
+ * mock_stop leaves through cmocka's longjmp, and the teardown ends them. */
+static pid_t live_mocks[16];
+
+static void live_mock_forget(pid_t pid)
+{
+    for (size_t i = 0; i < sizeof live_mocks / sizeof live_mocks[0]; i++)
+        if (live_mocks[i] == pid)
+            live_mocks[i] = 0;
+}
+
 int harness_setup(void **state)
 {
     (void)state;
@@ -58,6 +70,13 @@ int harness_setup(void **state)
 int harness_teardown(void **state)
 {
     (void)state;
+    for (size_t i = 0; i < sizeof live_mocks / sizeof live_mocks[0]; i++) {
+        if (live_mocks[i] > 0) {
+            kill(live_mocks[i], SIGKILL);
+            waitpid(live_mocks[i], NULL, 0);
+            live_mocks[i] = 0;
+        }
+    }
     harness_leave_tmpdir(test_dir);
     return 0;
 }
@@ -107,9 +126,13 @@ static unsigned long next_nofile, next_fsize;
 static pid_t spawn(const char *const *env_extra, const char *const *argv, const char *out_path,
                    const char *err_path)
 {
+    pid_t parent = getpid();
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        /* Whatever ends the test program (a crash, meson's timeout) ends its tools too. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(125);
         int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int devnull = open("/dev/null", O_RDONLY);
@@ -227,6 +250,12 @@ void mock_start(mock_proc *m, const char *const *extra_args)
     snprintf(out_path, sizeof out_path, ".mock%d.out", counter);
     snprintf(m->err_path, sizeof m->err_path, ".mock%d.err", counter++);
     m->pid = spawn(NULL, argv, out_path, m->err_path);
+    for (size_t i = 0; i < sizeof live_mocks / sizeof live_mocks[0]; i++) {
+        if (live_mocks[i] == 0) {
+            live_mocks[i] = m->pid;
+            break;
+        }
+    }
     while (m->port == 0) {
         char *text = read_file(out_path, NULL);
         const char *p = text ? strstr(text, "listening on http://127.0.0.1:") : NULL;
@@ -237,11 +266,13 @@ void mock_start(mock_proc *m, const char *const *extra_args)
             break;
         if (waitpid(m->pid, NULL, WNOHANG) == m->pid) {
             char *err = read_file(m->err_path, NULL);
+            live_mock_forget(m->pid);
             fail_msg("llm-mock exited at start: %s", err ? err : "");
         }
         if (llmb_now_ns() > deadline) {
             kill(m->pid, SIGKILL);
             waitpid(m->pid, NULL, 0);
+            live_mock_forget(m->pid);
             fail_msg("llm-mock did not start within 10 s");
         }
         usleep(2000);
@@ -264,6 +295,7 @@ int mock_stop(mock_proc *m)
         }
         usleep(2000);
     }
+    live_mock_forget(m->pid);
     m->pid = 0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
