@@ -174,6 +174,13 @@ void llmb_metrics_free(llmb_metrics *m)
 }
 
 /* A sample of a quantity, in ns. */
+/* A record's error class as an index into the per-class counts; an unknown
+ * value counts as "other". */
+static unsigned class_index(llmb_error_class c)
+{
+    return (unsigned)c < LLMB_FAIL_CLASS_COUNT_ ? (unsigned)c : LLMB_FAIL_OTHER;
+}
+
 static void sample(llmb_metrics *m, int which, double ns)
 {
     quantity *q = &m->q[which];
@@ -253,8 +260,7 @@ llmb_status llmbi_metrics_finish(llmb_metrics *m, const llmb_record *r, llmbi_re
         /* An attempt that failed and was tried again: the request's outcome is
          * its last attempt's. */
         m->retried++;
-        m->retried_by_class[(unsigned)r->error_class < LLMB_FAIL_CLASS_COUNT_ ? r->error_class
-                                                                              : LLMB_FAIL_OTHER]++;
+        m->retried_by_class[class_index(r->error_class)]++;
         goto out;
     }
     if (!m->have_window || r->intended_ns < m->window_start_ns)
@@ -275,8 +281,7 @@ llmb_status llmbi_metrics_finish(llmb_metrics *m, const llmb_record *r, llmbi_re
     if (!llmb_record_ok(r)) {
         /* Failures are counted, never mixed into the latency statistics. */
         m->failed++;
-        m->failed_by_class[(unsigned)r->error_class < LLMB_FAIL_CLASS_COUNT_ ? r->error_class
-                                                                             : LLMB_FAIL_OTHER]++;
+        m->failed_by_class[class_index(r->error_class)]++;
         goto out;
     }
     m->completed++;

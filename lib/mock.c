@@ -1166,6 +1166,16 @@ static void run_due(llmb_mock *m)
     }
 }
 
+/* After reading or writing: an idle connection may hold its next request;
+ * any other waits for what it waits for. */
+static void conn_next(llmb_mock *m, struct mock_conn *c)
+{
+    if (c->state == CONN_IDLE)
+        conn_process_input(m, c);
+    else
+        conn_update_events(m, c);
+}
+
 static void conn_read(llmb_mock *m, struct mock_conn *c)
 {
     int round;
@@ -1203,10 +1213,7 @@ static void conn_read(llmb_mock *m, struct mock_conn *c)
         if ((size_t)r < want)
             break;
     }
-    if (c->state == CONN_IDLE)
-        conn_process_input(m, c);
-    else
-        conn_update_events(m, c);
+    conn_next(m, c);
 }
 
 static void conn_flush(llmb_mock *m, struct mock_conn *c)
@@ -1225,10 +1232,7 @@ static void conn_flush(llmb_mock *m, struct mock_conn *c)
     }
     if (c->out.len == 0)
         llmbi_mock_buf_free(&c->out);
-    if (c->state == CONN_IDLE)
-        conn_process_input(m, c);
-    else
-        conn_update_events(m, c);
+    conn_next(m, c);
 }
 
 static void conn_event(llmb_mock *m, struct mock_conn *c, uint32_t events)

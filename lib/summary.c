@@ -66,6 +66,15 @@ static void put_str(json_t *o, const char *key, const char *v)
     json_object_set_new(o, key, v ? json_string(v) : json_null());
 }
 
+/* One key per error class with a non-zero count. */
+static void put_class_counts(json_t *o, const uint64_t *by_class)
+{
+    for (int c = 1; c < LLMB_FAIL_CLASS_COUNT_; c++)
+        if (by_class[c])
+            json_object_set_new(o, llmb_error_class_name((llmb_error_class)c),
+                                json_integer((json_int_t)by_class[c]));
+}
+
 /* The rate the schedule aimed at, req/s; NAN when it sets none. */
 static double target_rate(const llmb_schedule *sc)
 {
@@ -168,16 +177,10 @@ static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
     json_object_set_new(o, "duration", num(s->duration_s));
     json_object_set_new(o, "completed", json_integer((json_int_t)s->completed));
     json_object_set_new(o, "failed", json_integer((json_int_t)s->failed));
-    for (int c = 1; c < LLMB_FAIL_CLASS_COUNT_; c++)
-        if (s->failed_by_class[c])
-            json_object_set_new(by_class, llmb_error_class_name((llmb_error_class)c),
-                                json_integer((json_int_t)s->failed_by_class[c]));
+    put_class_counts(by_class, s->failed_by_class);
     json_object_set_new(o, "failed_by_class", by_class);
     json_object_set_new(o, "retried_attempts", json_integer((json_int_t)s->retried));
-    for (int c = 1; c < LLMB_FAIL_CLASS_COUNT_; c++)
-        if (s->retried_by_class[c])
-            json_object_set_new(retried, llmb_error_class_name((llmb_error_class)c),
-                                json_integer((json_int_t)s->retried_by_class[c]));
+    put_class_counts(retried, s->retried_by_class);
     json_object_set_new(o, "retried_by_class", retried);
     json_object_set_new(o, "warmup_requests", json_integer((json_int_t)s->warmup));
     json_object_set_new(o, "warmup_failed", json_integer((json_int_t)s->warmup_failed));
