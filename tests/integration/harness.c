@@ -193,6 +193,7 @@ void run_tool_signal(run_result *res, double limit_s, const char *const *env_ext
     pid_t pid;
 
     memset(res, 0, sizeof *res);
+    snprintf(res->tool, sizeof res->tool, "%s", argv[0]);
     snprintf(out_path, sizeof out_path, ".run%d.out", counter);
     snprintf(err_path, sizeof err_path, ".run%d.err", counter++);
     pid = spawn(env_extra, argv, out_path, err_path);
@@ -221,6 +222,13 @@ void run_tool_signal(run_result *res, double limit_s, const char *const *env_ext
     unlink(err_path);
     if (res->timed_out)
         fail_msg("%s did not finish within %.0f s; stderr: %s", argv[0], limit_s, res->err);
+}
+
+void expect_exit(const run_result *res, int code)
+{
+    if (res->exit_code != code)
+        fail_msg("%s exited %d, expected %d; stderr: %s", res->tool, res->exit_code, code,
+                 res->err);
 }
 
 void run_result_free(run_result *res)

@@ -12,6 +12,7 @@
 
 /** A process that ran: its exit status and what it printed. */
 typedef struct run_result {
+    char tool[32]; /* argv[0] */
     int exit_code; /* -1 if it was killed (by a signal or the time limit) */
     int timed_out;
     char *out; /* standard output, NUL-terminated, malloc'ed */
@@ -45,6 +46,8 @@ const char *tool_path(const char *name);
 void run_tool(run_result *res, double limit_s, const char *const *env_extra,
               const char *const *argv);
 void run_result_free(run_result *res);
+/** Fail the test, showing the tool's stderr, unless it exited with `code`. */
+void expect_exit(const run_result *res, int code);
 /** As run_tool, with the tool's file-size limit set to `fsize` bytes (SIGXFSZ ignored,
  *  so a write past it fails with EFBIG instead of killing the tool). */
 void run_tool_fsize(run_result *res, double limit_s, const char *const *env_extra,

@@ -267,8 +267,7 @@ static void test_faults_retries(void **state)
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
-    if (res.exit_code != 0)
-        fail_msg("exit %d: %s", res.exit_code, res.err);
+    expect_exit(&res, 0);
     t = load_results("results.csv");
     assert_int_equal(llmb_table_rows(t), 3);
     for (size_t r = 0; r < 3; r++) {
@@ -300,7 +299,7 @@ static void test_faults_retries(void **state)
         /* The chart shows each request once, as its last attempt ended. */
         const char *argv[] = {"llm-graph", "-o", "r.png", NULL};
         run_tool(&res, 30, NULL, argv);
-        assert_int_equal(res.exit_code, 0);
+        expect_exit(&res, 0);
         assert_non_null(strstr(res.out, "2 requests, 0 failed"));
         run_result_free(&res);
     }
@@ -324,7 +323,7 @@ static void test_faults_failed_warmup_counts(void **state)
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
-    assert_int_equal(res.exit_code, 1);
+    expect_exit(&res, 1);
     assert_non_null(strstr(res.out, "Warmup requests:                 2 (1 failed"));
     j = json_load_file("s.json", 0, NULL);
     assert_int_equal(json_integer_value(json_object_get(j, "warmup_failed")), 1);
@@ -350,7 +349,7 @@ static void test_faults_write_error_reported(void **state)
         run_tool_fsize(&res, 60, NULL, argv, 1200);
     }
     mock_stop(&m);
-    assert_int_equal(res.exit_code, 1);
+    expect_exit(&res, 1);
     assert_non_null(strstr(res.err, "cannot write results.csv: File too large"));
     run_result_free(&res);
     {
@@ -360,7 +359,7 @@ static void test_faults_write_error_reported(void **state)
                               "1",       "--summary",  "/dev/full",
                               NULL};
         run_tool(&res, 30, NULL, argv);
-        assert_int_equal(res.exit_code, 1);
+        expect_exit(&res, 1);
         assert_non_null(strstr(res.err, "/dev/full"));
         run_result_free(&res);
     }

@@ -115,8 +115,7 @@ static void test_tools_seq_against_mock(void **state)
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
-    if (res.exit_code != 0)
-        fail_msg("llm-seq exited %d: %s", res.exit_code, res.err);
+    expect_exit(&res, 0);
     /* One line per request, printed as it finished, then the summary. */
     assert_non_null(strstr(res.out, "request 1/3: "));
     assert_non_null(strstr(res.out, "request 3/3: "));
@@ -154,8 +153,7 @@ static void test_tools_conc_against_mock(void **state)
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
-    if (res.exit_code != 0)
-        fail_msg("llm-conc exited %d: %s", res.exit_code, res.err);
+    expect_exit(&res, 0);
     t = load_results("conc.csv");
     check_rows(t, 8, 20);
     for (size_t r = 0; r < 8; r++) {
@@ -206,7 +204,7 @@ static void test_tools_graph_from_run(void **state)
         const char *argv[] = {"llm-conc",     "--base-url", m.base_url, "--requests", "4",
                               "--max-tokens", "8",          "--quiet",  NULL};
         run_tool(&res, 60, NULL, argv);
-        assert_int_equal(res.exit_code, 0);
+        expect_exit(&res, 0);
         run_result_free(&res);
     }
     mock_stop(&m);
@@ -214,8 +212,7 @@ static void test_tools_graph_from_run(void **state)
         /* The default: results.csv in, images/<title>.png out. */
         const char *argv[] = {"llm-graph", NULL};
         run_tool(&res, 60, NULL, argv);
-        if (res.exit_code != 0)
-            fail_msg("llm-graph exited %d: %s", res.exit_code, res.err);
+        expect_exit(&res, 0);
         png_size("images/mock-model (Concurrent) (mock).png", &w, &h);
         assert_int_equal(w, 1000);
         assert_int_equal(h, 600);
@@ -225,7 +222,7 @@ static void test_tools_graph_from_run(void **state)
         const char *argv[] = {"llm-graph", "results.csv", "-o",      "small.png", "--width", "640",
                               "--height",  "480",         "--title", "My run",    NULL};
         run_tool(&res, 60, NULL, argv);
-        assert_int_equal(res.exit_code, 0);
+        expect_exit(&res, 0);
         png_size("small.png", &w, &h);
         assert_int_equal(w, 640);
         assert_int_equal(h, 480);
@@ -247,7 +244,7 @@ static void test_tools_graph_rejects_bad_csv(void **state)
         const char *argv[] = {"llm-graph", "bad.csv", "-o", "bad.png", NULL};
         run_tool(&res, 30, NULL, argv);
     }
-    assert_int_equal(res.exit_code, 1);
+    expect_exit(&res, 1);
     assert_non_null(strstr(res.err, "line 3, column 14"));
     assert_non_null(strstr(res.err, "tokens_per_s"));
     assert_int_equal(access("bad.png", F_OK), -1);
@@ -260,7 +257,7 @@ static void test_tools_graph_rejects_bad_csv(void **state)
         const char *argv[] = {"llm-graph", "trunc.csv", "-o", "t.png", NULL};
         run_tool(&res, 30, NULL, argv);
     }
-    assert_int_equal(res.exit_code, 1);
+    expect_exit(&res, 1);
     assert_non_null(strstr(res.err, "line 2"));
     assert_non_null(strstr(res.err, "truncated"));
     run_result_free(&res);
@@ -268,7 +265,7 @@ static void test_tools_graph_rejects_bad_csv(void **state)
         const char *argv[] = {"llm-graph", "missing.csv", NULL};
         run_tool(&res, 30, NULL, argv);
     }
-    assert_int_equal(res.exit_code, 1);
+    expect_exit(&res, 1);
     assert_non_null(strstr(res.err, "missing.csv"));
     run_result_free(&res);
 }
@@ -286,7 +283,7 @@ static void test_tools_graph_orders_bars_and_refuses_duplicates(void **state)
         const char *argv[] = {"llm-graph", "dup.csv", "-o", "dup.png", NULL};
         run_tool(&res, 30, NULL, argv);
     }
-    assert_int_equal(res.exit_code, 1);
+    expect_exit(&res, 1);
     assert_non_null(strstr(res.err, "request 2 appears twice (lines 2 and 4)"));
     assert_int_equal(access("dup.png", F_OK), -1);
     run_result_free(&res);
@@ -303,7 +300,7 @@ static void test_tools_summary_options(void **state)
         const char *argv[] = {"llm-seq", "--base-url", "http://127.0.0.1:1/v1",   "--model",
                               "m",       "--summary",  "/nonexistent-dir/s.json", NULL};
         run_tool(&res, 30, NULL, argv);
-        assert_int_equal(res.exit_code, 1);
+        expect_exit(&res, 1);
         assert_non_null(strstr(res.err, "--summary: cannot create /nonexistent-dir/s.json"));
         assert_int_equal(access("results.csv", F_OK), -1);
         run_result_free(&res);
@@ -320,7 +317,7 @@ static void test_tools_summary_options(void **state)
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
-    assert_int_equal(res.exit_code, 0);
+    expect_exit(&res, 0);
     j = json_loads(res.out, 0, NULL);
     if (!j)
         fail_msg("standard output is not the JSON summary: %s", res.out);
@@ -349,7 +346,7 @@ static void stop_by_signal(int sig)
         run_tool_signal(&res, 30, NULL, argv, sig, 0.8);
     }
     mock_stop(&m);
-    assert_int_equal(res.exit_code, 1);
+    expect_exit(&res, 1);
     assert_non_null(strstr(res.err, "stopped by a signal"));
     assert_non_null(strstr(res.out, "3 of 6 requests were not sent"));
     t = load_results("results.csv");
@@ -427,8 +424,7 @@ static void test_tools_closed_loop_never_exceeds_n(void **state)
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
-    if (res.exit_code != 0)
-        fail_msg("llm-conc exited %d: %s", res.exit_code, res.err);
+    expect_exit(&res, 0);
     t = load_results("results.csv");
     assert_int_equal(llmb_table_rows(t), 12);
     /* Exactly 3 in flight: never more, and 3 at some point. */
@@ -466,8 +462,7 @@ static void test_tools_open_loop_cap_records_wait(void **state)
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
-    if (res.exit_code != 0)
-        fail_msg("llm-conc exited %d: %s", res.exit_code, res.err);
+    expect_exit(&res, 0);
     t = load_results("results.csv");
     assert_int_equal(llmb_table_rows(t), 8);
     assert_true(max_overlap(t) <= 2);
@@ -508,8 +503,7 @@ static void test_tools_warmup_and_duration(void **state)
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
-    if (res.exit_code != 0)
-        fail_msg("llm-conc exited %d: %s", res.exit_code, res.err);
+    expect_exit(&res, 0);
     t = load_results("results.csv");
     assert_int_equal(llmb_table_rows(t), 20);
     for (size_t r = 0; r < 20; r++) {
@@ -547,8 +541,7 @@ static void test_tools_sweep(void **state)
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
-    if (res.exit_code != 0)
-        fail_msg("llm-conc exited %d: %s", res.exit_code, res.err);
+    expect_exit(&res, 0);
     t = load_results("results.csv");
     assert_int_equal(llmb_table_rows(t), 8);
     for (size_t r = 0; r < 8; r++)
@@ -584,7 +577,7 @@ static void test_tools_sweep(void **state)
         /* One chart is one level: llm-graph asks which. */
         const char *argv[] = {"llm-graph", NULL};
         run_tool(&res, 30, NULL, argv);
-        assert_int_equal(res.exit_code, 1);
+        expect_exit(&res, 1);
         assert_non_null(strstr(res.err, "--level"));
         run_result_free(&res);
     }
@@ -592,7 +585,7 @@ static void test_tools_sweep(void **state)
         const char *argv[] = {"llm-graph", "--level", "2", NULL};
         unsigned w, h;
         run_tool(&res, 30, NULL, argv);
-        assert_int_equal(res.exit_code, 0);
+        expect_exit(&res, 0);
         png_size("images/mock-model (Concurrency 2) (mock).png", &w, &h);
         assert_non_null(strstr(res.out, "4 requests"));
         run_result_free(&res);
@@ -617,8 +610,7 @@ static void test_tools_trace_and_threads(void **state)
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
-    if (res.exit_code != 0)
-        fail_msg("llm-conc exited %d: %s", res.exit_code, res.err);
+    expect_exit(&res, 0);
     /* Two threads share the arrivals: every request once, on time. */
     t = load_results("results.csv");
     assert_int_equal(llmb_table_rows(t), 10);
@@ -687,7 +679,7 @@ static void test_tools_file_limit_said_clearly(void **state)
         run_tool_nofile(&res, 60, NULL, argv, 24);
     }
     mock_stop(&m);
-    assert_int_equal(res.exit_code, 1);
+    expect_exit(&res, 1);
     assert_non_null(strstr(res.err, "open-file limit (24) is too low for 40 streams"));
     t = load_results("results.csv");
     assert_int_equal(llmb_table_rows(t), 40);
@@ -720,8 +712,7 @@ static void test_tools_queueing_measured(void **state)
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
-    if (res.exit_code != 0)
-        fail_msg("llm-conc exited %d: %s", res.exit_code, res.err);
+    expect_exit(&res, 0);
     t = load_results("results.csv");
     for (size_t r = 0; r < 4; r++) {
         double ttft = cell_num(t, r, "ttft_ms");
@@ -754,7 +745,7 @@ static void test_tools_usage_styles(void **state)
                 "--max-tokens", "12",         "--quiet",  "--summary",  "s.json", NULL,      NULL};
             if (strcmp(styles[i], "none") == 0) {
                 run_tool(&res, 60, NULL, argv);
-                assert_int_equal(res.exit_code, 1);
+                expect_exit(&res, 1);
                 t = load_results("results.csv");
                 assert_string_equal(cell_str(t, 0, "error_class"), "protocol");
                 assert_non_null(strstr(cell_str(t, 0, "error"), "without usage"));
@@ -814,8 +805,7 @@ static void test_tools_completions_api_and_model_discovery(void **state)
         run_tool(&res, 60, NULL, argv);
     }
     mock_stop(&m);
-    if (res.exit_code != 0)
-        fail_msg("llm-conc exited %d: %s", res.exit_code, res.err);
+    expect_exit(&res, 0);
     t = load_results("results.csv");
     assert_int_equal(llmb_table_rows(t), 2);
     assert_string_equal(cell_str(t, 0, "model"), "served/model-x");
@@ -839,7 +829,7 @@ static void test_tools_connection_refused(void **state)
                               NULL};
         run_tool(&res, 60, NULL, argv);
     }
-    assert_int_equal(res.exit_code, 1);
+    expect_exit(&res, 1);
     assert_non_null(strstr(res.out, "FAILED (connect)"));
     assert_non_null(strstr(res.out, "Failed requests:                 2 (connect 2)"));
     t = load_results("results.csv");
@@ -916,7 +906,7 @@ static void test_tools_help(void **state)
         run_result res;
         const char *argv[] = {tools[i], "--help", NULL};
         run_tool(&res, 30, NULL, argv);
-        assert_int_equal(res.exit_code, 0);
+        expect_exit(&res, 0);
         assert_non_null(strstr(res.out, "Usage: "));
         run_result_free(&res);
     }
@@ -965,8 +955,8 @@ static void test_tools_api_key_never_shown(void **state)
                               NULL};
         run_tool(&bad, 60, env, argv);
     }
-    assert_int_equal(ok.exit_code, 0);
-    assert_int_equal(bad.exit_code, 1);
+    expect_exit(&ok, 0);
+    expect_exit(&bad, 1);
     {
         const char *files[] = {"results.csv", "s.json", "bad.csv", "bad.json"};
         const char *texts[] = {ok.out, ok.err, bad.out, bad.err};
