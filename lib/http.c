@@ -630,17 +630,8 @@ static size_t get_write_cb(char *p, size_t size, size_t nmemb, void *ud)
         b->too_big = 1;
         return n == 0 ? 1 : 0;
     }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        char *np;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        np = realloc(b->p, cap);
-        if (!np)
-            return n == 0 ? 1 : 0;
-        b->p = np;
-        b->cap = cap;
-    }
+    if (llmbi_grow((void **)&b->p, &b->cap, b->len + n + 1, 1, 4096) != 0)
+        return n == 0 ? 1 : 0;
     memcpy(b->p + b->len, p, n);
     b->len += n;
     b->p[b->len] = '\0';

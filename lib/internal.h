@@ -26,4 +26,12 @@ void llmbi_format(char *buf, size_t size, const char *fmt, ...) LLMBI_PRINTF(3, 
 /** strdup that returns NULL for NULL. */
 char *llmbi_strdup(const char *s);
 
+/**
+ * Make the array *p (of `elem`-byte items, *cap of them allocated) hold at
+ * least `need` items: the capacity starts at `first` and doubles. Returns 0,
+ * or -1 (the array left as it was) when memory runs out or the size would
+ * overflow.
+ */
+int llmbi_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first);
+
 #endif /* LLMB_INTERNAL_H */

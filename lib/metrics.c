@@ -49,20 +49,10 @@ struct llmb_metrics {
 
 /* ---- Small growable arrays ---- */
 
+/* Growable arrays start at 16 items. */
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
-    size_t c = *cap ? *cap : 16;
-    void *np;
-    if (need <= *cap)
-        return 0;
-    while (c < need)
-        c *= 2;
-    np = realloc(*p, c * elem);
-    if (!np)
-        return -1;
-    *p = np;
-    *cap = c;
-    return 0;
+    return llmbi_grow(p, cap, need, elem, 16);
 }
 
 static int vec_push(vec *a, double x)

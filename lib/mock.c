@@ -369,18 +369,7 @@ static void heap_remove(llmb_mock *m, struct mock_conn *c)
 
 static int heap_reserve(llmb_mock *m, size_t n)
 {
-    struct mock_conn **h;
-    size_t cap = m->heap_cap ? m->heap_cap : 64;
-    if (n <= m->heap_cap)
-        return 0;
-    while (cap < n)
-        cap *= 2;
-    h = realloc(m->heap, cap * sizeof *h);
-    if (!h)
-        return -1;
-    m->heap = h;
-    m->heap_cap = cap;
-    return 0;
+    return llmbi_grow((void **)&m->heap, &m->heap_cap, n, sizeof *m->heap, 64);
 }
 
 static int arm_timer(llmb_mock *m, uint64_t want)

@@ -12,21 +12,9 @@
 
 int llmbi_mock_buf_reserve(llmbi_mock_buf *b, size_t n)
 {
-    size_t cap = b->cap ? b->cap : 256;
-    char *d;
-    if (n <= b->cap - b->len)
-        return 0;
-    while (cap - b->len < n) {
-        if (cap > SIZE_MAX / 2)
-            return -1;
-        cap *= 2;
-    }
-    d = realloc(b->data, cap);
-    if (!d)
+    if (n > SIZE_MAX - b->len)
         return -1;
-    b->data = d;
-    b->cap = cap;
-    return 0;
+    return llmbi_grow((void **)&b->data, &b->cap, b->len + n, 1, 256);
 }
 
 int llmbi_mock_buf_append(llmbi_mock_buf *b, const void *p, size_t n)

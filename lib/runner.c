@@ -161,14 +161,9 @@ static int content_chunk(request *q, uint64_t t)
     if (llmbi_req_chunk(&q->stats, q->last_chunk_ns, t, q->n_chunks == 0) != LLMB_OK)
         return -1;
     if (q->w->r->opts.keep_chunk_times) {
-        if (q->n_chunks == q->cap_chunks) {
-            size_t cap = q->cap_chunks ? q->cap_chunks * 2 : 64;
-            uint64_t *p = realloc(q->chunks, cap * sizeof *p);
-            if (!p)
-                return -1;
-            q->chunks = p;
-            q->cap_chunks = cap;
-        }
+        if (llmbi_grow((void **)&q->chunks, &q->cap_chunks, q->n_chunks + 1, sizeof *q->chunks,
+                       64) != 0)
+            return -1;
         q->chunks[q->n_chunks] = t;
     }
     if (q->n_chunks == 0)
@@ -328,14 +323,9 @@ static int schedule_retry(worker *w, const request *q, uint64_t end_ns)
     retry *t;
     if (wait_s > 30 && q->retry_after_s < 0)
         wait_s = 30;
-    if (w->n_retries == w->cap_retries) {
-        size_t cap = w->cap_retries ? w->cap_retries * 2 : 16;
-        retry *nr = realloc(w->retries, cap * sizeof *nr);
-        if (!nr)
-            return -1;
-        w->retries = nr;
-        w->cap_retries = cap;
-    }
+    if (llmbi_grow((void **)&w->retries, &w->cap_retries, w->n_retries + 1, sizeof *w->retries,
+                   16) != 0)
+        return -1;
     t = &w->retries[w->n_retries++];
     t->number = q->number;
     t->intended_ns = q->intended_ns;

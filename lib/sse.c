@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "sse.h"
 
 typedef struct buf {
@@ -34,17 +35,8 @@ static llmb_status buf_append(buf *b, const char *s, size_t n, size_t max)
     if (n > max || b->len > max - n)
         return LLMB_ERR_LIMIT;
     /* +1 keeps room for a terminating NUL. */
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *np;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        np = realloc(b->p, cap);
-        if (!np)
-            return LLMB_ERR_NOMEM;
-        b->p = np;
-        b->cap = cap;
-    }
+    if (llmbi_grow((void **)&b->p, &b->cap, b->len + n + 1, 1, 256) != 0)
+        return LLMB_ERR_NOMEM;
     if (n)
         memcpy(b->p + b->len, s, n);
     b->len += n;

@@ -2,6 +2,7 @@
  * Status texts, error detail helpers and the library version.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,27 @@ void llmbi_format(char *buf, size_t size, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, size, fmt, ap);
     va_end(ap);
+}
+
+int llmbi_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    size_t c = *cap ? *cap : first;
+    void *np;
+    if (need <= *cap)
+        return 0;
+    while (c < need) {
+        if (c > SIZE_MAX / 2)
+            return -1;
+        c *= 2;
+    }
+    if (c > SIZE_MAX / elem)
+        return -1;
+    np = realloc(*p, c * elem);
+    if (!np)
+        return -1;
+    *p = np;
+    *cap = c;
+    return 0;
 }
 
 char *llmbi_strdup(const char *s)
