@@ -479,11 +479,38 @@ out:
     return st;
 }
 
+llmb_status llmb_table_read_stream(FILE *fp, const char *name, llmb_table **out, llmb_error *err)
+{
+    char *data = NULL;
+    size_t len = 0, cap = 0;
+    llmb_status st;
+
+    *out = NULL;
+    for (;;) {
+        size_t got;
+        if (cap - len < 65536 && llmbi_grow((void **)&data, &cap, len + 65536, 1, 65536) != 0) {
+            free(data);
+            llmbi_error_set(err, "out of memory reading %s", name);
+            return LLMB_ERR_NOMEM;
+        }
+        got = fread(data + len, 1, cap - len, fp);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(fp)) {
+        free(data);
+        llmbi_error_set(err, "cannot read %s: %s", name, strerror(errno));
+        return LLMB_ERR_IO;
+    }
+    st = llmb_table_parse(data, len, out, err);
+    free(data);
+    return st;
+}
+
 llmb_status llmb_table_read_file(const char *path, llmb_table **out, llmb_error *err)
 {
     FILE *fp;
-    char *data = NULL;
-    size_t len = 0, cap = 0;
     llmb_status st;
 
     *out = NULL;
@@ -492,34 +519,8 @@ llmb_status llmb_table_read_file(const char *path, llmb_table **out, llmb_error 
         llmbi_error_set(err, "cannot read %s: %s", path, strerror(errno));
         return LLMB_ERR_IO;
     }
-    for (;;) {
-        size_t got;
-        if (cap - len < 65536) {
-            size_t ncap = cap ? cap * 2 : 65536;
-            char *nd = realloc(data, ncap);
-            if (!nd) {
-                fclose(fp);
-                free(data);
-                llmbi_error_set(err, "out of memory reading %s", path);
-                return LLMB_ERR_NOMEM;
-            }
-            data = nd;
-            cap = ncap;
-        }
-        got = fread(data + len, 1, cap - len, fp);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(fp)) {
-        fclose(fp);
-        free(data);
-        llmbi_error_set(err, "cannot read %s: %s", path, strerror(errno));
-        return LLMB_ERR_IO;
-    }
+    st = llmb_table_read_stream(fp, path, out, err);
     fclose(fp);
-    st = llmb_table_parse(data, len, out, err);
-    free(data);
     return st;
 }
 

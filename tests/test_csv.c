@@ -356,6 +356,36 @@ static void test_csv_results_open_fails_cleanly(void **state)
                      LLMB_ERR_IO);
 }
 
+static void test_csv_read_stream(void **state)
+{
+    FILE *fp = tmpfile();
+    FILE *wo;
+    llmb_table *t = NULL;
+    llmb_error e;
+    (void)state;
+
+    /* Well past the first 64 KiB read, so the buffer grows. */
+    assert_non_null(fp);
+    fputs("request,text\n", fp);
+    for (int i = 1; i <= 5000; i++)
+        fprintf(fp, "%d,\"row %d, quoted; long enough to fill the buffer\"\n", i, i);
+    rewind(fp);
+    assert_int_equal(llmb_table_read_stream(fp, "the stream", &t, &e), LLMB_OK);
+    fclose(fp);
+    assert_int_equal(llmb_table_rows(t), 5000);
+    assert_string_equal(llmb_table_cell(t, 4999, 1),
+                        "row 5000, quoted; long enough to fill the buffer");
+    llmb_table_free(t);
+
+    /* A stream that cannot be read: the error names it. */
+    wo = fopen("/dev/null", "w");
+    assert_non_null(wo);
+    assert_int_equal(llmb_table_read_stream(wo, "the stream", &t, &e), LLMB_ERR_IO);
+    assert_null(t);
+    assert_non_null(strstr(e.text, "cannot read the stream"));
+    fclose(wo);
+}
+
 static void test_csv_results_write_error_reported(void **state)
 {
     /* /dev/full accepts the open and fails every write with ENOSPC. */
@@ -383,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_csv_results_round_trip),
         cmocka_unit_test(test_csv_results_check),
         cmocka_unit_test(test_csv_results_open_fails_cleanly),
+        cmocka_unit_test(test_csv_read_stream),
         cmocka_unit_test(test_csv_results_write_error_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,42 +40,6 @@ static void usage(void)
            tool, tool);
 }
 
-/* The whole of standard input as a table. */
-static llmb_status read_stdin(llmb_table **out, llmb_error *e)
-{
-    char *data = NULL;
-    size_t len = 0, cap = 0;
-    llmb_status st;
-
-    for (;;) {
-        size_t got;
-        if (cap - len < 65536) {
-            char *nd = realloc(data, cap ? cap * 2 : 65536);
-            if (!nd) {
-                free(data);
-                snprintf(e->text, sizeof e->text, "out of memory reading standard input");
-                e->line = e->column = 0;
-                return LLMB_ERR_NOMEM;
-            }
-            data = nd;
-            cap = cap ? cap * 2 : 65536;
-        }
-        got = fread(data + len, 1, cap - len, stdin);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(stdin)) {
-        free(data);
-        snprintf(e->text, sizeof e->text, "cannot read standard input: %s", strerror(errno));
-        e->line = e->column = 0;
-        return LLMB_ERR_IO;
-    }
-    st = llmb_table_parse(data, len, out, e);
-    free(data);
-    return st;
-}
-
 /* A bar: the request number it belongs to and where its row was. */
 typedef struct bar {
     double request;
@@ -266,8 +230,8 @@ int main(int argc, char **argv)
         return TOOL_EXIT_USAGE;
     }
 
-    if ((strcmp(csv, "-") == 0 ? read_stdin(&t, &e) : llmb_table_read_file(csv, &t, &e)) !=
-        LLMB_OK) {
+    if ((strcmp(csv, "-") == 0 ? llmb_table_read_stream(stdin, "standard input", &t, &e)
+                               : llmb_table_read_file(csv, &t, &e)) != LLMB_OK) {
         /* Parse errors already say "line L, column C: ..."; I/O errors name the file. */
         if (e.line)
             tool_error(tool, "%s: %s", csv, e.text);

@@ -74,6 +74,10 @@ LLMB_API llmb_status llmb_table_parse(const char *data, size_t len, llmb_table *
                                       llmb_error *err);
 /** Read and parse a file; LLMB_ERR_IO if it cannot be read. */
 LLMB_API llmb_status llmb_table_read_file(const char *path, llmb_table **out, llmb_error *err);
+/** Read `fp` to its end and parse it; `name` names it in error messages
+ *  ("standard input"). LLMB_ERR_IO if it cannot be read. Does not close `fp`. */
+LLMB_API llmb_status llmb_table_read_stream(FILE *fp, const char *name, llmb_table **out,
+                                            llmb_error *err);
 LLMB_API void llmb_table_free(llmb_table *t);
 /** Data rows (the header not counted) and columns. */
 LLMB_API size_t llmb_table_rows(const llmb_table *t);

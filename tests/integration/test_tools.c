@@ -268,6 +268,15 @@ static void test_tools_graph_rejects_bad_csv(void **state)
     expect_exit(&res, 1);
     assert_non_null(strstr(res.err, "missing.csv"));
     run_result_free(&res);
+    {
+        /* "-" reads standard input, here empty. */
+        const char *argv[] = {"llm-graph", "-", "-o", "stdin.png", NULL};
+        run_tool(&res, 30, NULL, argv);
+    }
+    expect_exit(&res, 1);
+    assert_non_null(strstr(res.err, "empty"));
+    assert_int_equal(access("stdin.png", F_OK), -1);
+    run_result_free(&res);
 }
 
 static void test_tools_graph_orders_bars_and_refuses_duplicates(void **state)
