@@ -64,7 +64,6 @@ size_t llmb_results_column_count(void)
 
 struct llmb_results_writer {
     FILE *fp;
-    int own_fp; /* not standard output */
     char *path;
     char *schedule, *provider, *model;
     char level[32];
@@ -99,17 +98,10 @@ llmb_status llmb_results_open(const char *path, const llmb_results_meta *meta,
         goto nomem;
     if (meta && meta->has_level)
         snprintf(w->level, sizeof w->level, "%.10g", meta->level);
-    if (strcmp(path, "-") == 0) {
-        w->fp = stdout;
-    } else {
-        w->fp = fopen(path, "w");
-        w->own_fp = 1;
-        if (!w->fp) {
-            llmbi_error_set(err, "cannot write %s: %s", path, strerror(errno));
-            w->own_fp = 0;
-            llmb_results_close(w, NULL);
-            return LLMB_ERR_IO;
-        }
+    w->fp = llmbi_open_output(path, err);
+    if (!w->fp) {
+        llmb_results_close(w, NULL);
+        return LLMB_ERR_IO;
     }
     st = llmb_csv_write_row(w->fp, columns, N_COLUMNS);
     if (st == LLMB_OK && fflush(w->fp) != 0)
@@ -248,10 +240,9 @@ llmb_status llmb_results_close(llmb_results_writer *w, llmb_error *err)
     if (!w)
         return LLMB_OK;
     if (w->fp) {
-        if (fflush(w->fp) != 0 && !w->io_errno)
-            w->io_errno = errno ? errno : EIO;
-        if (w->own_fp && fclose(w->fp) != 0 && !w->io_errno)
-            w->io_errno = errno ? errno : EIO;
+        int e = llmbi_close_output(w->fp);
+        if (e && !w->io_errno)
+            w->io_errno = e;
     }
     if (w->io_errno) {
         llmbi_error_set(err, "cannot write %s: %s", w->path ? w->path : "results",

@@ -13,7 +13,6 @@
 
 struct llmb_trace {
     FILE *fp;
-    int own;
     char *path;
     int io_errno;
 };
@@ -27,17 +26,11 @@ llmb_status llmb_trace_open(const char *path, llmb_trace **out, llmb_error *err)
         llmbi_error_set(err, "out of memory");
         return LLMB_ERR_NOMEM;
     }
-    if (strcmp(path, "-") == 0) {
-        t->fp = stdout;
-    } else {
-        t->fp = fopen(path, "w");
-        t->own = 1;
-        if (!t->fp) {
-            llmbi_error_set(err, "cannot write %s: %s", path, strerror(errno));
-            free(t->path);
-            free(t);
-            return LLMB_ERR_IO;
-        }
+    t->fp = llmbi_open_output(path, err);
+    if (!t->fp) {
+        free(t->path);
+        free(t);
+        return LLMB_ERR_IO;
     }
     *out = t;
     return LLMB_OK;
@@ -130,10 +123,11 @@ llmb_status llmb_trace_close(llmb_trace *t, llmb_error *err)
     llmb_status st = LLMB_OK;
     if (!t)
         return LLMB_OK;
-    if (fflush(t->fp) != 0 && !t->io_errno)
-        t->io_errno = errno ? errno : EIO;
-    if (t->own && fclose(t->fp) != 0 && !t->io_errno)
-        t->io_errno = errno ? errno : EIO;
+    {
+        int e = llmbi_close_output(t->fp);
+        if (e && !t->io_errno)
+            t->io_errno = e;
+    }
     if (t->io_errno) {
         llmbi_error_set(err, "cannot write %s: %s", t->path, strerror(t->io_errno));
         st = LLMB_ERR_IO;
