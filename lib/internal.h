@@ -33,7 +33,12 @@ char *llmbi_strdup(const char *s);
  * or -1 (the array left as it was) when memory runs out or the size would
  * overflow.
  */
-int llmbi_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first);
+int llmbi_grow_to(void **p, size_t *cap, size_t need, size_t elem, size_t first);
+/* Inline, so that the common case (room enough) costs no call on hot paths. */
+static inline int llmbi_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    return need <= *cap ? 0 : llmbi_grow_to(p, cap, need, elem, first);
+}
 
 /** Open `path` for writing, "-" meaning standard output. NULL, with *err
  *  "cannot write PATH: reason", if it cannot be opened. */

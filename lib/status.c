@@ -75,7 +75,7 @@ void llmbi_format(char *buf, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
-int llmbi_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first)
+int llmbi_grow_to(void **p, size_t *cap, size_t need, size_t elem, size_t first)
 {
     size_t c = *cap ? *cap : first;
     void *np;
