@@ -36,6 +36,7 @@ struct llmb_endpoint {
     double connect_timeout_s;
     double request_timeout_s;
     int insecure;
+    llmb_transport transport;
 };
 
 size_t llmb_preset_count(void)
@@ -79,6 +80,31 @@ llmb_status llmb_api_from_name(const char *name, llmb_api *out)
     if (name && strcmp(name, "completions") == 0) {
         *out = LLMB_API_COMPLETIONS;
         return LLMB_OK;
+    }
+    return LLMB_ERR_INVALID;
+}
+
+const char *llmb_transport_name(llmb_transport t)
+{
+    switch (t) {
+    case LLMB_TRANSPORT_AUTO:
+        return "auto";
+    case LLMB_TRANSPORT_BUILTIN:
+        return "builtin";
+    case LLMB_TRANSPORT_LIBCURL:
+        return "libcurl";
+    default:
+        return "";
+    }
+}
+
+llmb_status llmb_transport_from_name(const char *name, llmb_transport *out)
+{
+    for (int t = LLMB_TRANSPORT_AUTO; t <= LLMB_TRANSPORT_LIBCURL; t++) {
+        if (name && strcmp(name, llmb_transport_name((llmb_transport)t)) == 0) {
+            *out = (llmb_transport)t;
+            return LLMB_OK;
+        }
     }
     return LLMB_ERR_INVALID;
 }
@@ -354,6 +380,19 @@ void llmb_endpoint_set_insecure(llmb_endpoint *ep, int insecure)
 int llmb_endpoint_insecure(const llmb_endpoint *ep)
 {
     return ep->insecure;
+}
+
+llmb_status llmb_endpoint_set_transport(llmb_endpoint *ep, llmb_transport t)
+{
+    if (t != LLMB_TRANSPORT_AUTO && t != LLMB_TRANSPORT_BUILTIN && t != LLMB_TRANSPORT_LIBCURL)
+        return LLMB_ERR_INVALID;
+    ep->transport = t;
+    return LLMB_OK;
+}
+
+llmb_transport llmb_endpoint_transport(const llmb_endpoint *ep)
+{
+    return ep->transport;
 }
 
 const char *llmb_endpoint_preset_name(const llmb_endpoint *ep)

@@ -21,6 +21,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "h1.h"
+#include "h1_parse.h"
 #include "http.h"
 #include "internal.h"
 #include "llmbench/clock.h"
@@ -34,9 +36,12 @@
 
 struct llmbi_headers {
     struct curl_slist *list;
+    char *block; /* the same lines, each ended by CRLF, for the built-in transport */
+    size_t block_len;
 };
 
-struct llmbi_http_req {
+typedef struct curl_req {
+    llmbi_http_req base; /* first: the caller holds a pointer to it */
     CURL *easy;
     llmbi_http *h;
     llmbi_http_handlers hd;
@@ -45,13 +50,13 @@ struct llmbi_http_req {
     int aborted;
     int out_of_files;     /* the socket could not be made: the open-file limit */
     double retry_after_s; /* from a Retry-After header, -1 if none */
-    struct llmbi_http_req *prev, *next;
+    struct curl_req *prev, *next;
     /* A list node of our own put in front of the shared header list, so a
      * per-request header costs no copy of the others (curl only reads it). */
     struct curl_slist extra;
     char extra_line[128];
     char errbuf[CURL_ERROR_SIZE];
-};
+} curl_req;
 
 struct llmbi_http {
     CURLM *multi;
@@ -60,8 +65,10 @@ struct llmbi_http {
     int efd;                /* eventfd: wake-ups from signal handlers and other threads */
     uint64_t curl_deadline; /* absolute ns, NO_DEADLINE when curl wants no timeout */
     uint64_t armed_ns;      /* what the timerfd is armed for, NO_DEADLINE when disarmed */
-    size_t active;
-    llmbi_http_req *reqs; /* transfers in progress, to abort on free */
+    size_t active;          /* libcurl's transfers */
+    curl_req *reqs;         /* transfers in progress, to abort on free */
+    llmbi_h1 *h1;           /* the built-in transport, on the same epoll set */
+    int proxy_env;          /* a proxy is set in the environment: libcurl honours it */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -95,8 +102,34 @@ llmbi_headers *llmbi_headers_new(const char *const *lines, size_t n)
             return NULL;
         }
         h->list = l;
+        h->block_len += strlen(lines[i]) + 2;
     }
+    h->block = malloc(h->block_len + 1);
+    if (!h->block) {
+        llmbi_headers_free(h);
+        return NULL;
+    }
+    /* As libcurl reads a list: "Name:" with no value removes a header the
+     * transport would add (sent by neither), "Name;" sends it empty. */
+    h->block_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(lines[i]);
+        if (k > 0 && lines[i][k - 1] == ':' && !memchr(lines[i], ' ', k))
+            continue;
+        memcpy(h->block + h->block_len, lines[i], k);
+        if (k > 0 && lines[i][k - 1] == ';')
+            h->block[h->block_len + k - 1] = ':';
+        memcpy(h->block + h->block_len + k, "\r\n", 2);
+        h->block_len += k + 2;
+    }
+    h->block[h->block_len] = '\0';
     return h;
+}
+
+const char *llmbi_headers_block(const llmbi_headers *h, size_t *len)
+{
+    *len = h->block_len;
+    return h->block;
 }
 
 void llmbi_headers_free(llmbi_headers *h)
@@ -108,6 +141,9 @@ void llmbi_headers_free(llmbi_headers *h)
         if (l->data)
             explicit_bzero(l->data, strlen(l->data));
     curl_slist_free_all(h->list);
+    if (h->block)
+        explicit_bzero(h->block, h->block_len);
+    free(h->block);
     free(h);
 }
 
@@ -153,7 +189,7 @@ static llmb_error_class classify(CURLcode rc)
     }
 }
 
-static void report_response(llmbi_http_req *r)
+static void report_response(curl_req *r)
 {
     long status = 0;
     char *ctype = NULL;
@@ -164,44 +200,14 @@ static void report_response(llmbi_http_req *r)
         r->hd.on_response(r->user, status, ctype ? ctype : "");
 }
 
-/* Seconds from a Retry-After value: a number of seconds, or an HTTP date. */
-static double parse_retry_after(const char *v, size_t n)
-{
-    char buf[64];
-    char *end;
-    double secs;
-    struct tm tm;
-    while (n > 0 && (*v == ' ' || *v == '\t')) {
-        v++;
-        n--;
-    }
-    while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
-        n--;
-    if (n == 0 || n >= sizeof buf)
-        return -1;
-    memcpy(buf, v, n);
-    buf[n] = '\0';
-    errno = 0;
-    secs = strtod(buf, &end);
-    if (end != buf && *end == '\0' && errno == 0 && secs >= 0 && secs < 1e9)
-        return secs;
-    memset(&tm, 0, sizeof tm);
-    end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (end && *end == '\0') {
-        double d = difftime(timegm(&tm), time(NULL));
-        return d > 0 ? d : 0;
-    }
-    return -1;
-}
-
 /* Response headers: only Retry-After matters here (the status and type are
  * read from curl once the body starts). */
 static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud)
 {
-    llmbi_http_req *r = ud;
+    curl_req *r = ud;
     size_t n = size * nmemb;
     if (n > 12 && strncasecmp(p, "retry-after:", 12) == 0)
-        r->retry_after_s = parse_retry_after(p + 12, n - 12);
+        r->retry_after_s = llmbi_parse_retry_after(p + 12, n - 12);
     return n;
 }
 
@@ -209,7 +215,7 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud)
  * server that refuses: libcurl reports both as "could not connect". */
 static curl_socket_t open_socket_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
 {
-    llmbi_http_req *r = ud;
+    curl_req *r = ud;
     curl_socket_t fd;
     (void)purpose;
     fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
@@ -222,7 +228,7 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud)
 {
     /* The arrival time is read first, before any work on the bytes. */
     uint64_t t = llmb_now_ns();
-    llmbi_http_req *r = ud;
+    curl_req *r = ud;
     size_t n = size * nmemb;
 
     if (!r->got_response)
@@ -291,7 +297,7 @@ static int arm(llmbi_http *h, uint64_t at_ns)
     return 0;
 }
 
-static void unlink_req(llmbi_http *h, llmbi_http_req *r)
+static void unlink_req(llmbi_http *h, curl_req *r)
 {
     if (r->prev)
         r->prev->next = r->next;
@@ -303,14 +309,14 @@ static void unlink_req(llmbi_http *h, llmbi_http_req *r)
     h->active--;
 }
 
-static void destroy_req(llmbi_http *h, llmbi_http_req *r)
+static void destroy_req(llmbi_http *h, curl_req *r)
 {
     curl_multi_remove_handle(h->multi, r->easy);
     curl_easy_cleanup(r->easy);
     free(r);
 }
 
-static void finish(llmbi_http *h, llmbi_http_req *r, CURLcode rc)
+static void finish(llmbi_http *h, curl_req *r, CURLcode rc)
 {
     llmbi_http_result res;
     long status = 0;
@@ -348,7 +354,7 @@ static void drain(llmbi_http *h)
     CURLMsg *m;
     int left;
     while ((m = curl_multi_info_read(h->multi, &left))) {
-        llmbi_http_req *r = NULL;
+        curl_req *r = NULL;
         CURLcode rc;
         if (m->msg != CURLMSG_DONE)
             continue;
@@ -399,6 +405,15 @@ llmb_status llmbi_http_new(llmbi_http **out, llmb_error *err)
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    if (llmbi_h1_new(h->epfd, &h->h1, err) != LLMB_OK)
+        goto fail;
+    /* libcurl reads these (not HTTP_PROXY, which a CGI request could set). */
+    for (const char *const *v = (const char *const[]){"http_proxy", "all_proxy", "ALL_PROXY", NULL};
+         *v; v++) {
+        const char *val = getenv(*v);
+        if (val && *val)
+            h->proxy_env = 1;
+    }
     *out = h;
     return LLMB_OK;
 fail_sys:
@@ -412,8 +427,9 @@ void llmbi_http_free(llmbi_http *h)
 {
     if (!h)
         return;
+    llmbi_h1_free(h->h1);
     while (h->reqs) {
-        llmbi_http_req *r = h->reqs;
+        curl_req *r = h->reqs;
         unlink_req(h, r);
         destroy_req(h, r);
     }
@@ -469,14 +485,28 @@ static void set_common(CURL *e, const llmbi_http_spec *spec, char *errbuf)
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, to_ms(spec->timeout_s));
 }
 
+int llmbi_http_builtin_for(const char *url, llmb_transport transport, int proxy_env)
+{
+    if (transport == LLMB_TRANSPORT_LIBCURL || !llmbi_h1_url_ok(url))
+        return 0;
+    return transport == LLMB_TRANSPORT_BUILTIN || !proxy_env;
+}
+
 llmb_status llmbi_http_start(llmbi_http *h, const llmbi_http_spec *spec,
                              const llmbi_http_handlers *hd, void *user, llmbi_http_req **out,
                              llmb_error *err)
 {
-    llmbi_http_req *r = calloc(1, sizeof *r);
+    curl_req *r;
     int running = 0;
     CURLMcode mc;
 
+    if (llmbi_http_builtin_for(spec->url, spec->transport, h->proxy_env))
+        return llmbi_h1_start(h->h1, spec, hd, user, out, err);
+    if (spec->transport == LLMB_TRANSPORT_BUILTIN) {
+        llmbi_error_set(err, "the built-in transport takes only http:// URLs without user info");
+        return LLMB_ERR_INVALID;
+    }
+    r = calloc(1, sizeof *r);
     if (!r) {
         llmbi_error_set(err, "out of memory");
         return LLMB_ERR_NOMEM;
@@ -531,16 +561,20 @@ llmb_status llmbi_http_start(llmbi_http *h, const llmbi_http_spec *spec,
      * llmbi_http_poll, so no handler runs inside this call. */
     curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     if (out)
-        *out = r;
+        *out = &r->base;
     return LLMB_OK;
 }
 
-void llmbi_http_cancel(llmbi_http *h, llmbi_http_req *r)
+void llmbi_http_cancel(llmbi_http *h, llmbi_http_req *req)
 {
-    if (!r)
+    if (!req)
         return;
-    unlink_req(h, r);
-    destroy_req(h, r);
+    if (req->builtin) {
+        llmbi_h1_cancel(h->h1, req);
+        return;
+    }
+    unlink_req(h, (curl_req *)req);
+    destroy_req(h, (curl_req *)req);
 }
 
 static void run_timeouts(llmbi_http *h)
@@ -554,17 +588,26 @@ llmb_status llmbi_http_poll(llmbi_http *h, uint64_t deadline_ns, llmb_error *err
 {
     struct epoll_event ev[EVENTS_PER_WAIT];
     uint64_t now = llmb_now_ns();
-    uint64_t wake;
+    uint64_t wake, h1_deadline = llmbi_h1_deadline(h->h1);
     int n, running = 0;
 
-    if (h->curl_deadline <= now) {
-        run_timeouts(h);
+    if (llmbi_h1_pending(h->h1)) {
+        llmbi_h1_drain(h->h1);
+        return LLMB_OK;
+    }
+    if (h->curl_deadline <= now || h1_deadline <= now) {
+        if (h->curl_deadline <= now)
+            run_timeouts(h);
+        llmbi_h1_expire(h->h1, now);
         drain(h);
+        llmbi_h1_drain(h->h1);
         return LLMB_OK;
     }
     if (deadline_ns <= now)
         return LLMB_OK;
     wake = deadline_ns < h->curl_deadline ? deadline_ns : h->curl_deadline;
+    if (h1_deadline < wake)
+        wake = h1_deadline;
     if (arm(h, wake) != 0) {
         llmbi_error_set(err, "cannot arm the timer: %s", strerror(errno));
         return LLMB_ERR_SYSTEM;
@@ -579,6 +622,10 @@ llmb_status llmbi_http_poll(llmbi_http *h, uint64_t deadline_ns, llmb_error *err
     for (int i = 0; i < n; i++) {
         int fd = ev[i].data.fd;
         int mask = 0;
+        if (ev[i].data.u64 & LLMBI_H1_TAG) {
+            llmbi_h1_event(h->h1, ev[i].data.u64, ev[i].events);
+            continue;
+        }
         if (fd == h->tfd || fd == h->efd) {
             uint64_t v;
             /* Reading resets the descriptor; its value does not matter. */
@@ -598,9 +645,12 @@ llmb_status llmbi_http_poll(llmbi_http *h, uint64_t deadline_ns, llmb_error *err
             mask |= CURL_CSELECT_ERR;
         curl_multi_socket_action(h->multi, fd, mask, &running);
     }
-    if (h->curl_deadline <= llmb_now_ns())
+    now = llmb_now_ns();
+    if (h->curl_deadline <= now)
         run_timeouts(h);
+    llmbi_h1_expire(h->h1, now);
     drain(h);
+    llmbi_h1_drain(h->h1);
     return LLMB_OK;
 }
 
@@ -613,7 +663,7 @@ void llmbi_http_wake(llmbi_http *h)
 
 size_t llmbi_http_active(const llmbi_http *h)
 {
-    return h->active;
+    return h->active + llmbi_h1_active(h->h1);
 }
 
 typedef struct get_buf {

@@ -14,10 +14,15 @@
 #include <stdint.h>
 
 #include "llmbench/common.h"
+#include "llmbench/endpoint.h"
 #include "llmbench/record.h"
 
 typedef struct llmbi_http llmbi_http;
 typedef struct llmbi_http_req llmbi_http_req;
+/* What each transport's request starts with. */
+struct llmbi_http_req {
+    int builtin; /* the built-in transport's (h1.c), else libcurl's */
+};
 typedef struct llmbi_headers llmbi_headers;
 
 /** How a transfer ended, as the transport saw it. */
@@ -49,6 +54,7 @@ typedef struct llmbi_http_spec {
     double connect_timeout_s;     /* 0: transport default */
     double timeout_s;             /* 0: none */
     int insecure;                 /* do not verify the TLS peer (its certificate and name) */
+    llmb_transport transport;     /* which transport carries it (see llmbi_http_builtin_for) */
 } llmbi_http_spec;
 
 /**
@@ -58,6 +64,11 @@ typedef struct llmbi_http_spec {
  */
 llmbi_headers *llmbi_headers_new(const char *const *lines, size_t n);
 void llmbi_headers_free(llmbi_headers *h);
+/** The lines as an HTTP head's part: each ended by CRLF. */
+const char *llmbi_headers_block(const llmbi_headers *h, size_t *len);
+/** Whether a request to `url` goes by the built-in transport: AUTO chooses it for
+ *  http:// URLs without user info when no proxy is set in the environment. */
+int llmbi_http_builtin_for(const char *url, llmb_transport transport, int proxy_env);
 
 llmb_status llmbi_http_new(llmbi_http **out, llmb_error *err);
 /** Aborts every transfer without calling handlers, and frees. NULL does nothing. */

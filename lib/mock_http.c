@@ -5,8 +5,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "http_syntax.h"
 #include "internal.h"
 #include "mock_internal.h"
 
@@ -64,60 +64,12 @@ void llmbi_mock_buf_free(llmbi_mock_buf *b)
     b->cap = 0;
 }
 
-/* RFC 9110 tchar: what a method or a header name may be made of. */
-static int is_tchar(unsigned char ch)
-{
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
-        return 1;
-    return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
-}
-
-static int is_ows(char ch)
-{
-    return ch == ' ' || ch == '\t';
-}
-
-static int name_is(const char *p, size_t n, const char *name)
-{
-    return strlen(name) == n && strncasecmp(p, name, n) == 0;
-}
-
-/* Does a comma-separated header value hold `token` (any case) as one element? */
-static int list_has(const char *v, size_t n, const char *token)
-{
-    size_t i = 0;
-    while (i < n) {
-        size_t start, end;
-        while (i < n && (is_ows(v[i]) || v[i] == ','))
-            i++;
-        start = i;
-        while (i < n && v[i] != ',')
-            i++;
-        end = i;
-        while (end > start && is_ows(v[end - 1]))
-            end--;
-        if (name_is(v + start, end - start, token))
-            return 1;
-    }
-    return 0;
-}
-
 /* Content-Length: digits only; a second header must agree (RFC 9112 6.3). */
 static int parse_length(const char *v, size_t n, llmbi_mock_head *h)
 {
-    uint64_t x = 0;
-    size_t i;
-    if (n == 0)
+    uint64_t x;
+    if (llmbi_http_digits(v, n, &x) != 0)
         return -1;
-    for (i = 0; i < n; i++) {
-        unsigned d;
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        d = (unsigned)(v[i] - '0');
-        if (x > (UINT64_MAX - d) / 10)
-            return -1;
-        x = x * 10 + d;
-    }
     if (h->has_length && h->content_length != x)
         return -1;
     h->has_length = 1;
@@ -128,7 +80,7 @@ static int parse_length(const char *v, size_t n, llmbi_mock_head *h)
 static int parse_request_line(const char *p, size_t n, size_t base, llmbi_mock_head *h)
 {
     size_t i = 0, t0, t1, q;
-    while (i < n && is_tchar((unsigned char)p[i]))
+    while (i < n && llmbi_http_tchar((unsigned char)p[i]))
         i++;
     if (i == 0 || i >= n || p[i] != ' ')
         return -1;
@@ -158,41 +110,28 @@ static int parse_request_line(const char *p, size_t n, size_t base, llmbi_mock_h
 
 static int parse_field(const char *p, size_t n, size_t base, llmbi_mock_head *h)
 {
-    size_t i = 0, v0, v1;
-    /* Line folding (a line starting with white space) is obsolete: refuse it. */
-    while (i < n && is_tchar((unsigned char)p[i]))
-        i++;
-    if (i == 0 || i >= n || p[i] != ':')
+    size_t i, v0, v1;
+    /* Line folding (a line starting with white space) is obsolete: refused. */
+    if (llmbi_http_field(p, n, &i, &v0, &v1) != 0)
         return -1;
-    v0 = i + 1;
-    while (v0 < n && is_ows(p[v0]))
-        v0++;
-    v1 = n;
-    while (v1 > v0 && is_ows(p[v1 - 1]))
-        v1--;
-    for (size_t k = v0; k < v1; k++) {
-        unsigned char ch = (unsigned char)p[k];
-        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-            return -1;
-    }
-    if (name_is(p, i, "content-length"))
+    if (llmbi_http_name_is(p, i, "content-length"))
         return parse_length(p + v0, v1 - v0, h);
-    if (name_is(p, i, "transfer-encoding")) {
-        if (!name_is(p + v0, v1 - v0, "identity"))
+    if (llmbi_http_name_is(p, i, "transfer-encoding")) {
+        if (!llmbi_http_name_is(p + v0, v1 - v0, "identity"))
             h->te_other = 1;
-    } else if (name_is(p, i, "connection")) {
-        if (list_has(p + v0, v1 - v0, "close"))
+    } else if (llmbi_http_name_is(p, i, "connection")) {
+        if (llmbi_http_list_has(p + v0, v1 - v0, "close"))
             h->conn_close = 1;
-        if (list_has(p + v0, v1 - v0, "keep-alive"))
+        if (llmbi_http_list_has(p + v0, v1 - v0, "keep-alive"))
             h->conn_keep_alive = 1;
-    } else if (name_is(p, i, "x-mock-fault")) {
+    } else if (llmbi_http_name_is(p, i, "x-mock-fault")) {
         /* Only counted here: two of them are refused later, with a reason. */
         if (h->fault_headers++ == 0) {
             h->fault_off = base + v0;
             h->fault_len = v1 - v0;
         }
-    } else if (name_is(p, i, "expect")) {
-        if (name_is(p + v0, v1 - v0, "100-continue"))
+    } else if (llmbi_http_name_is(p, i, "expect")) {
+        if (llmbi_http_name_is(p + v0, v1 - v0, "100-continue"))
             h->expect_continue = 1;
         else if (v1 > v0)
             h->expect_other = 1;
@@ -203,49 +142,29 @@ static int parse_field(const char *p, size_t n, size_t base, llmbi_mock_head *h)
 llmbi_mock_head_result llmbi_mock_parse_head(const char *buf, size_t len, size_t *scan,
                                              llmbi_mock_head *h)
 {
-    size_t start = 0, pos, end = 0, line;
+    size_t start = 0, pos, end;
     int first = 1;
+    long e;
 
     while (start < len && (buf[start] == '\r' || buf[start] == '\n'))
         start++;
     if (start >= LLMBI_MOCK_HEAD_MAX)
         return LLMBI_MOCK_HEAD_TOO_BIG;
-    /* Find the empty line that ends the head, resuming where the last call stopped. */
-    pos = *scan > start ? *scan : start;
-    for (;;) {
-        const char *nl = memchr(buf + pos, '\n', len - pos);
-        size_t n;
-        if (!nl) {
-            *scan = pos;
-            return len >= LLMBI_MOCK_HEAD_MAX ? LLMBI_MOCK_HEAD_TOO_BIG : LLMBI_MOCK_HEAD_PARTIAL;
-        }
-        n = (size_t)(nl - (buf + pos));
-        if (n > 0 && buf[pos + n - 1] == '\r')
-            n--;
-        if (n == 0 && pos > start) {
-            end = (size_t)(nl - buf) + 1;
-            break;
-        }
-        pos = (size_t)(nl - buf) + 1;
-        if (pos > LLMBI_MOCK_HEAD_MAX)
-            return LLMBI_MOCK_HEAD_TOO_BIG;
-    }
-    if (end > LLMBI_MOCK_HEAD_MAX)
+    e = llmbi_http_head_end(buf, len, start, scan, LLMBI_MOCK_HEAD_MAX);
+    if (e < 0)
         return LLMBI_MOCK_HEAD_TOO_BIG;
-    *scan = end;
+    if (e == 0)
+        return LLMBI_MOCK_HEAD_PARTIAL;
+    end = (size_t)e;
 
     memset(h, 0, sizeof *h);
     h->head_len = end;
-    for (line = start; line < end;) {
-        const char *nl = memchr(buf + line, '\n', end - line);
-        size_t n = (size_t)(nl - (buf + line));
-        size_t next = line + n + 1;
-        if (n > 0 && buf[line + n - 1] == '\r')
-            n--;
+    for (pos = start; pos < end;) {
+        size_t line, n;
+        if (llmbi_http_next_line(buf, end, &pos, &line, &n) != 0)
+            return LLMBI_MOCK_HEAD_BAD;
         if (n == 0)
             break;
-        if (memchr(buf + line, '\r', n) || memchr(buf + line, '\0', n))
-            return LLMBI_MOCK_HEAD_BAD;
         if (first) {
             if (parse_request_line(buf + line, n, line, h) != 0)
                 return LLMBI_MOCK_HEAD_BAD;
@@ -253,7 +172,6 @@ llmbi_mock_head_result llmbi_mock_parse_head(const char *buf, size_t len, size_t
         } else if (parse_field(buf + line, n, line, h) != 0) {
             return LLMBI_MOCK_HEAD_BAD;
         }
-        line = next;
     }
     return LLMBI_MOCK_HEAD_DONE;
 }
@@ -296,7 +214,7 @@ const char *llmb_mock_fault_name(llmb_mock_fault kind)
 int llmbi_mock_fault_lookup(const char *p, size_t n)
 {
     for (int k = 0; k < LLMB_MOCK_FAULT_KINDS; k++) {
-        if (name_is(p, n, fault_kinds[k].name))
+        if (llmbi_http_name_is(p, n, fault_kinds[k].name))
             return k;
     }
     return -1;
@@ -386,11 +304,11 @@ static int fault_param(const char *p, size_t n, llmbi_mock_fault *f, char *msg, 
     uint64_t x;
 
     name_len = eq ? (size_t)(eq - p) : n;
-    while (name_len > 0 && is_ows(p[name_len - 1]))
+    while (name_len > 0 && llmbi_http_ows(p[name_len - 1]))
         name_len--;
     quote(shown, sizeof shown, p, name_len);
     for (size_t i = 0; i < N_PARAMS; i++) {
-        if (!name_is(p, name_len, fault_params[i].name))
+        if (!llmbi_http_name_is(p, name_len, fault_params[i].name))
             continue;
         if (!(fault_kinds[f->kind].params & fault_params[i].bit)) {
             llmbi_format(msg, msg_size, "X-Mock-Fault: '%s' does not apply to %s",
@@ -398,7 +316,7 @@ static int fault_param(const char *p, size_t n, llmbi_mock_fault *f, char *msg, 
             return -1;
         }
         v0 = eq ? (size_t)(eq - p) + 1 : n;
-        while (v0 < n && is_ows(p[v0]))
+        while (v0 < n && llmbi_http_ows(p[v0]))
             v0++;
         v1 = n;
         if (!eq ||
@@ -442,14 +360,14 @@ int llmbi_mock_parse_fault(const char *v, size_t n, const llmbi_mock_fault *defa
     char shown[48];
     int kind;
 
-    while (i < n && is_ows(v[i]))
+    while (i < n && llmbi_http_ows(v[i]))
         i++;
     end = i;
     while (end < n && v[end] != ';')
         end++;
     {
         size_t k = end;
-        while (k > i && is_ows(v[k - 1]))
+        while (k > i && llmbi_http_ows(v[k - 1]))
             k--;
         kind = llmbi_mock_fault_lookup(v + i, k - i);
         if (kind < 0) {
@@ -466,10 +384,10 @@ int llmbi_mock_parse_fault(const char *v, size_t n, const llmbi_mock_fault *defa
         end = start;
         while (end < n && v[end] != ';')
             end++;
-        while (start < end && is_ows(v[start]))
+        while (start < end && llmbi_http_ows(v[start]))
             start++;
         k = end;
-        while (k > start && is_ows(v[k - 1]))
+        while (k > start && llmbi_http_ows(v[k - 1]))
             k--;
         if (k == start) {
             llmbi_format(msg, msg_size, "X-Mock-Fault: empty parameter after ';'");

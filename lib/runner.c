@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "endpoint.h"
+#include "h1.h"
 #include "http.h"
 #include "internal.h"
 #include "llmbench/clock.h"
@@ -90,6 +91,7 @@ struct llmb_runner {
     double connect_timeout_s;
     double request_timeout_s;
     int insecure;
+    llmb_transport transport;
     char run_id[RUN_ID_MAX + 1];
 
     uint64_t total;   /* requests to send, warmup included; UINT64_MAX: until the duration */
@@ -480,6 +482,7 @@ static void send_request(worker *w, uint64_t number, uint64_t intended_ns, unsig
     spec.connect_timeout_s = r->connect_timeout_s;
     spec.timeout_s = r->request_timeout_s;
     spec.insecure = r->insecure;
+    spec.transport = r->transport;
     q->sent_ns = llmb_now_ns() - r->origin_ns;
     q->last_byte_ns = q->sent_ns;
     w->idle_dirty = 1;
@@ -800,6 +803,12 @@ static llmb_status check_options(const llmb_endpoint *ep, const llmb_schedule *s
         llmbi_error_set(err, "the largest event must be from 1 KiB to 1 GiB");
         return LLMB_ERR_INVALID;
     }
+    if (llmb_endpoint_transport(ep) == LLMB_TRANSPORT_BUILTIN &&
+        !llmbi_h1_url_ok(llmb_endpoint_base_url(ep))) {
+        llmbi_error_set(err, "the built-in transport speaks plain HTTP only: use an http:// "
+                             "base URL, or the libcurl transport");
+        return LLMB_ERR_INVALID;
+    }
     if (o->retries > 100) {
         llmbi_error_set(err, "at most 100 retries");
         return LLMB_ERR_INVALID;
@@ -874,6 +883,7 @@ llmb_status llmb_runner_new(const llmb_endpoint *ep, const llmb_schedule *sched,
     r->idle_ns = llmb_s_to_ns(opts->idle_timeout_s);
     r->max_event = opts->max_event_bytes ? opts->max_event_bytes : LLMBI_SSE_DEFAULT_MAX_EVENT;
     r->insecure = llmb_endpoint_insecure(ep);
+    r->transport = llmb_endpoint_transport(ep);
     r->api = llmb_endpoint_api(ep);
     r->connect_timeout_s = llmb_endpoint_connect_timeout_s(ep);
     r->request_timeout_s = llmb_endpoint_request_timeout_s(ep);

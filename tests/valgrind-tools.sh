@@ -39,6 +39,9 @@ done
 $vg "$tools/llm-seq" --base-url "$url" --requests 3 --delay 0 --max-tokens 4 \
     --summary seq.json > /dev/null 2> seq.err
 check llm-seq $? 1
+$vg "$tools/llm-seq" --base-url "$url" --requests 3 --delay 0 --max-tokens 4 \
+    --transport libcurl --output seq-curl.csv > /dev/null 2> seq-curl.err
+check "llm-seq over libcurl" $? 1
 $vg "$tools/llm-conc" --base-url "$url" --rate 20 --requests 6 --max-tokens 4 --threads 2 \
     --trace t.jsonl --summary conc.json --output conc.csv > /dev/null 2> conc.err
 check llm-conc $? 1

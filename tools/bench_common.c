@@ -224,6 +224,16 @@ static int make_endpoint(const bench_opts *o, llmb_endpoint **out)
         llmb_api_from_name(o->api, &api);
     llmb_endpoint_set_api(ep, api);
     llmb_endpoint_set_timeouts(ep, o->connect_timeout_s, o->timeout_s);
+    if (o->transport) {
+        llmb_transport t = LLMB_TRANSPORT_AUTO;
+        llmb_transport_from_name(o->transport, &t);
+        llmb_endpoint_set_transport(ep, t);
+        if (t == LLMB_TRANSPORT_BUILTIN && strncmp(llmb_endpoint_base_url(ep), "http://", 7) != 0) {
+            tool_usage_error(o->tool, "--transport builtin speaks plain HTTP only: use an http:// "
+                                      "--base-url, or --transport libcurl");
+            goto usage;
+        }
+    }
     if (o->insecure) {
         llmb_endpoint_set_insecure(ep, 1);
         if (strncmp(llmb_endpoint_base_url(ep), "https:", 6) == 0)

@@ -49,6 +49,7 @@ enum {
     OPT_RETRIES,
     OPT_ALLOW_NO_USAGE,
     OPT_INSECURE,
+    OPT_TRANSPORT,
     OPT_QUIET,
     OPT_VERBOSE,
     OPT_HELP,
@@ -80,6 +81,7 @@ static const struct option common_opts[] = {
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"allow-no-usage", no_argument, NULL, OPT_ALLOW_NO_USAGE},
     {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"transport", required_argument, NULL, OPT_TRANSPORT},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"help", no_argument, NULL, OPT_HELP},
@@ -159,7 +161,9 @@ static void usage(const bench_opts *o)
            "  --retries N          send a request again after a 429, 5xx, refused or reset\n"
            "                       connection, up to N times (default 0: never)\n"
            "  --allow-no-usage     accept streams without usage, counting chunks as tokens\n"
-           "  --insecure           do not verify the server's TLS certificate\n\n");
+           "  --insecure           do not verify the server's TLS certificate\n"
+           "  --transport T        auto (default: the built-in HTTP/1.1 client for http://,\n"
+           "                       libcurl for https:// or a proxy), builtin or libcurl\n\n");
     printf("Load:\n"
            "  --requests N         requests to measure (default 5; with --duration alone,\n"
            "                       as many as fit)\n"
@@ -528,6 +532,16 @@ int bench_parse(int argc, char **argv, bench_opts *o)
         case OPT_INSECURE:
             o->insecure = 1;
             break;
+        case OPT_TRANSPORT: {
+            llmb_transport t;
+            if (llmb_transport_from_name(optarg, &t) != LLMB_OK) {
+                tool_usage_error(o->tool, "--transport: '%s' is not auto, builtin or libcurl",
+                                 optarg);
+                return -1;
+            }
+            o->transport = optarg;
+            break;
+        }
         case OPT_QUIET:
             o->quiet = 1;
             break;

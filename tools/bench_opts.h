@@ -33,6 +33,7 @@ typedef struct bench_opts {
     uint64_t retries;
     int allow_no_usage;
     int insecure;
+    const char *transport; /* NULL: auto */
     /* Load. */
     uint64_t requests;
     int requests_given;

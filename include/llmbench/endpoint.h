@@ -32,6 +32,25 @@ LLMB_API const char *llmb_api_name(llmb_api api);
 /** Parse "chat" or "completions"; LLMB_ERR_INVALID otherwise. */
 LLMB_API llmb_status llmb_api_from_name(const char *name, llmb_api *out);
 
+/**
+ * What carries the requests. LLMB_TRANSPORT_AUTO (the default) takes the
+ * built-in HTTP/1.1 client for plain http:// URLs, unless a proxy is set in
+ * the environment (http_proxy, all_proxy, ALL_PROXY), and libcurl for
+ * everything else (https://, proxies). The built-in client spends less CPU per
+ * streamed event, so it distorts less at thousands of streams; libcurl can be
+ * forced to compare the two, or for a server only it can talk to.
+ */
+typedef enum llmb_transport {
+    LLMB_TRANSPORT_AUTO = 0,
+    LLMB_TRANSPORT_BUILTIN, /**< HTTP/1.1 over TCP, http:// only */
+    LLMB_TRANSPORT_LIBCURL
+} llmb_transport;
+
+/** "auto", "builtin" or "libcurl"; "" for an unknown value. */
+LLMB_API const char *llmb_transport_name(llmb_transport t);
+/** Parse "auto", "builtin" or "libcurl"; LLMB_ERR_INVALID otherwise. */
+LLMB_API llmb_status llmb_transport_from_name(const char *name, llmb_transport *out);
+
 /** A preset: defaults for one kind of server. Static storage. */
 typedef struct llmb_preset {
     const char *name;          /**< "openai", "vllm", ... */
@@ -93,6 +112,14 @@ LLMB_API llmb_status llmb_endpoint_set_timeouts(llmb_endpoint *ep, double connec
  */
 LLMB_API void llmb_endpoint_set_insecure(llmb_endpoint *ep, int insecure);
 LLMB_API int llmb_endpoint_insecure(const llmb_endpoint *ep);
+
+/**
+ * Choose the transport (default LLMB_TRANSPORT_AUTO). LLMB_ERR_INVALID for an
+ * unknown value; BUILTIN with an https:// base URL is refused when a runner
+ * is made.
+ */
+LLMB_API llmb_status llmb_endpoint_set_transport(llmb_endpoint *ep, llmb_transport t);
+LLMB_API llmb_transport llmb_endpoint_transport(const llmb_endpoint *ep);
 
 /** Accessors. Strings belong to the endpoint and stay valid until the next setter or free. */
 LLMB_API const char *llmb_endpoint_preset_name(const llmb_endpoint *ep);

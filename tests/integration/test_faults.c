@@ -48,8 +48,11 @@ static const fault_case cases[] = {
     {"error-event", {NULL}, "server", "error event: ", 3},
 };
 
+/* Both transports must see every fault the same way. */
+static const char *const transports[] = {"builtin", "libcurl"};
+
 /* Runs one tool against a mock that faults every second request. */
-static void run_case(const fault_case *fc, const char *tool)
+static void run_case(const fault_case *fc, const char *tool, const char *transport)
 {
     const char *margs[] = {"--ttft-ms",     "10", "--itl-ms", "5", "--fault", fc->kind,
                            "--fault-every", "2",  NULL};
@@ -70,6 +73,8 @@ static void run_case(const fault_case *fc, const char *tool)
     argv[n++] = "6";
     argv[n++] = "--summary";
     argv[n++] = "s.json";
+    argv[n++] = "--transport";
+    argv[n++] = transport;
     if (strcmp(tool, "llm-seq") == 0) {
         argv[n++] = "--delay";
         argv[n++] = "0";
@@ -84,8 +89,8 @@ static void run_case(const fault_case *fc, const char *tool)
     mock_stop(&m);
 
     if (res.exit_code != 1)
-        fail_msg("%s with %s faults: exit %d (expected 1); stderr: %s", tool, fc->kind,
-                 res.exit_code, res.err);
+        fail_msg("%s (%s) with %s faults: exit %d (expected 1); stderr: %s", tool, transport,
+                 fc->kind, res.exit_code, res.err);
     t = load_results("results.csv");
     assert_int_equal(llmb_table_rows(t), 4);
     for (size_t r = 0; r < 4; r++) {
@@ -97,12 +102,12 @@ static void run_case(const fault_case *fc, const char *tool)
         }
         failed++;
         if (strcmp(cls, fc->error_class) != 0 || !strstr(cell_str(t, r, "error"), fc->error_text))
-            fail_msg("%s with %s faults: row %zu is '%s: %s', expected '%s' with '%s'", tool,
-                     fc->kind, r + 1, cls, cell_str(t, r, "error"), fc->error_class,
+            fail_msg("%s (%s) with %s faults: row %zu is '%s: %s', expected '%s' with '%s'", tool,
+                     transport, fc->kind, r + 1, cls, cell_str(t, r, "error"), fc->error_class,
                      fc->error_text);
         if (fc->chunks >= 0 && cell_num(t, r, "chunks") != fc->chunks)
-            fail_msg("%s with %s faults: a failed row kept %g chunks, expected %d", tool, fc->kind,
-                     cell_num(t, r, "chunks"), fc->chunks);
+            fail_msg("%s (%s) with %s faults: a failed row kept %g chunks, expected %d", tool,
+                     transport, fc->kind, cell_num(t, r, "chunks"), fc->chunks);
         /* Rates describe whole generations: none for a failure. */
         assert_string_equal(cell_str(t, r, "tokens_per_s"), "");
         if (strcmp(fc->kind, "429") == 0)
@@ -132,35 +137,42 @@ static void test_faults_each_kind_sequential(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        run_case(&cases[i], "llm-seq");
+        for (size_t k = 0; k < 2; k++)
+            run_case(&cases[i], "llm-seq", transports[k]);
 }
 
 static void test_faults_each_kind_concurrent(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        run_case(&cases[i], "llm-conc");
+        for (size_t k = 0; k < 2; k++)
+            run_case(&cases[i], "llm-conc", transports[k]);
 }
 
-/* A client-side failure for every request of both tools. */
+/* A client-side failure for every request of both tools, on both transports
+ * when the URL is plain http:// (libcurl's alone for https://). */
 static void expect_all_fail(const char *url, const char *error_class, const char *const *env)
 {
     const char *tools[] = {"llm-seq", "llm-conc"};
-    for (size_t k = 0; k < 2; k++) {
-        const char *argv[] = {tools[k], "--base-url", url,      "--model",
-                              "m",      "--requests", "2",      "--connect-timeout",
-                              "5",      "--summary",  "s.json", NULL};
+    size_t runs = strncmp(url, "http:", 5) == 0 ? 4 : 2;
+    for (size_t k = 0; k < runs; k++) {
+        const char *tr = runs == 4 ? transports[k / 2] : "libcurl";
+        const char *argv[] = {tools[k % 2], "--base-url", url,      "--model",
+                              "m",          "--requests", "2",      "--connect-timeout",
+                              "5",          "--summary",  "s.json", "--transport",
+                              tr,           NULL};
         run_result res;
         llmb_table *t;
         json_t *j;
         run_tool(&res, 60, env, argv);
         if (res.exit_code != 1)
-            fail_msg("%s %s: exit %d, stderr %s", tools[k], url, res.exit_code, res.err);
+            fail_msg("%s %s (%s): exit %d, stderr %s", tools[k % 2], url, tr, res.exit_code,
+                     res.err);
         t = load_results("results.csv");
         assert_int_equal(llmb_table_rows(t), 2);
         for (size_t r = 0; r < 2; r++) {
             if (strcmp(cell_str(t, r, "error_class"), error_class) != 0)
-                fail_msg("%s %s: class '%s' (%s), expected %s", tools[k], url,
+                fail_msg("%s %s (%s): class '%s' (%s), expected %s", tools[k % 2], url, tr,
                          cell_str(t, r, "error_class"), cell_str(t, r, "error"), error_class);
             assert_true(strlen(cell_str(t, r, "error")) > 0);
             assert_string_equal(cell_str(t, r, "status"), "");
@@ -461,6 +473,7 @@ static void test_faults_bad_values_refused(void **state)
         {"llm-seq", "--duration", "-1", "--duration"},
         {"llm-seq", "--base-url", "http://h:99999/v1", "port"},
         {"llm-seq", "--api-key-file", "/nonexistent/key", "/nonexistent/key"},
+        {"llm-seq", "--transport", "curl", "--transport"},
         {"llm-mock", "--fault", "explode", "--fault"},
         {"llm-mock", "--slots", "-2", "--slots"},
     };
@@ -481,6 +494,7 @@ static void test_faults_bad_values_refused(void **state)
             {"llm-conc", "--sweep-rate", "1,2", "--sweep-concurrency", "1,2"},
             {"llm-conc", "--quiet", "--verbose", NULL, NULL},
             {"llm-conc", "--arrival", "gamma", NULL, NULL},
+            {"llm-seq", "--transport", "builtin", "--base-url", "https://127.0.0.1:9/v1"},
         };
         for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
             const char *argv[6] = {pairs[i][0], pairs[i][1], pairs[i][2],

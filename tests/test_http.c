@@ -1,0 +1,385 @@
+/*
+ * The transports (http.c with libcurl, h1.c built in) against a small server
+ * on loopback: the same responses through both, kept-alive connections
+ * reused, a kept-alive connection the server had closed retried on a new
+ * one, refused connections, timeouts, and cancelling.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "http.h"
+#include "llmbench/clock.h"
+
+#define BODY "data: {\"x\":1}\n\ndata: [DONE]\n\n"
+
+typedef struct server {
+    int fd;
+    unsigned port;
+    int close_after; /* close each connection after one response, saying nothing */
+    int silent;      /* read requests, answer nothing */
+    atomic_int stop;
+    atomic_int accepts, requests;
+    pthread_t th;
+} server;
+
+/* One request head and its Content-Length body from buf[0, *len); 1 when whole. */
+static int take_request(char *buf, size_t *len)
+{
+    char *end = memmem(buf, *len, "\r\n\r\n", 4), *cl;
+    size_t need;
+    if (!end)
+        return 0;
+    *end = '\0';
+    cl = strcasestr(buf, "content-length:");
+    need = (size_t)(end + 4 - buf) + (cl ? strtoul(cl + 15, NULL, 10) : 0);
+    *end = '\r';
+    if (*len < need)
+        return 0;
+    memmove(buf, buf + need, *len - need);
+    *len -= need;
+    return 1;
+}
+
+static void *server_main(void *arg)
+{
+    server *s = arg;
+    static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n"
+                                "f\r\ndata: {\"x\":1}\n\n\r\n"
+                                "e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n";
+    int conns[16];
+    size_t lens[16];
+    char bufs[16][4096];
+    int n = 0, polled;
+    while (!atomic_load(&s->stop)) {
+        struct pollfd p[17];
+        p[0].fd = s->fd;
+        p[0].events = POLLIN;
+        for (int i = 0; i < n; i++) {
+            p[i + 1].fd = conns[i];
+            p[i + 1].events = POLLIN;
+        }
+        if (poll(p, (nfds_t)n + 1, 20) <= 0)
+            continue;
+        polled = n; /* a connection accepted now has no revents yet */
+        if ((p[0].revents & POLLIN) && n < 16) {
+            int c = accept(s->fd, NULL, NULL);
+            if (c >= 0) {
+                conns[n] = c;
+                lens[n++] = 0;
+                atomic_fetch_add(&s->accepts, 1);
+            }
+        }
+        for (int i = 0; i < polled && i < n; i++) {
+            ssize_t got;
+            if (!(p[i + 1].revents & (POLLIN | POLLHUP)))
+                continue;
+            got = read(conns[i], bufs[i] + lens[i], sizeof bufs[i] - lens[i]);
+            if (got <= 0) {
+                close(conns[i]);
+                conns[i] = conns[--n];
+                lens[i] = lens[n];
+                memcpy(bufs[i], bufs[n], lens[i]);
+                break;
+            }
+            lens[i] += (size_t)got;
+            while (take_request(bufs[i], &lens[i])) {
+                atomic_fetch_add(&s->requests, 1);
+                if (s->silent)
+                    continue;
+                if (send(conns[i], reply, sizeof reply - 1, MSG_NOSIGNAL) < 0) {
+                    /* the client left */
+                }
+                if (s->close_after)
+                    lens[i] = SIZE_MAX; /* closed below */
+                break;
+            }
+            if (lens[i] == SIZE_MAX) {
+                close(conns[i]);
+                conns[i] = conns[--n];
+                lens[i] = lens[n];
+                memcpy(bufs[i], bufs[n], lens[i]);
+                break;
+            }
+        }
+    }
+    for (int i = 0; i < n; i++)
+        close(conns[i]);
+    return NULL;
+}
+
+static void server_up(server *s, int close_after, int silent)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    memset(s, 0, sizeof *s);
+    s->close_after = close_after;
+    s->silent = silent;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s->fd >= 0);
+    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(s->fd, 16), 0);
+    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
+    s->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&s->th, NULL, server_main, s), 0);
+}
+
+static void server_down(server *s)
+{
+    atomic_store(&s->stop, 1);
+    pthread_join(s->th, NULL);
+    close(s->fd);
+}
+
+typedef struct outcome {
+    int done;
+    int responses;
+    long status;
+    char ctype[64];
+    char body[256];
+    size_t body_len;
+    llmbi_http_result res;
+    char message[256];
+} outcome;
+
+static void on_response(void *user, long status, const char *content_type)
+{
+    outcome *o = user;
+    o->responses++;
+    o->status = status;
+    snprintf(o->ctype, sizeof o->ctype, "%s", content_type);
+}
+
+static int on_data(void *user, const char *p, size_t n, uint64_t t_ns)
+{
+    outcome *o = user;
+    assert_true(t_ns > 0 && t_ns <= llmb_now_ns());
+    assert_true(o->body_len + n < sizeof o->body);
+    memcpy(o->body + o->body_len, p, n);
+    o->body_len += n;
+    return 0;
+}
+
+static void on_done(void *user, const llmbi_http_result *res)
+{
+    outcome *o = user;
+    o->done++;
+    o->res = *res;
+    snprintf(o->message, sizeof o->message, "%s", res->message);
+}
+
+static const llmbi_http_handlers handlers = {on_response, on_data, on_done};
+
+/* One request to the server, run to its end (or 5 s). */
+static void fetch(llmbi_http *h, unsigned port, llmb_transport tr, double timeout_s, outcome *o)
+{
+    char url[64];
+    llmbi_http_spec spec;
+    llmb_error e;
+    uint64_t give_up = llmb_now_ns() + 5 * LLMB_NS_PER_S;
+    memset(o, 0, sizeof *o);
+    memset(&spec, 0, sizeof spec);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/x", port);
+    spec.url = url;
+    spec.body = "{}";
+    spec.body_len = 2;
+    spec.connect_timeout_s = 2;
+    spec.timeout_s = timeout_s;
+    spec.transport = tr;
+    assert_int_equal(llmbi_http_start(h, &spec, &handlers, o, NULL, &e), LLMB_OK);
+    while (!o->done && llmb_now_ns() < give_up)
+        assert_int_equal(llmbi_http_poll(h, llmb_now_ns() + 50 * LLMB_NS_PER_MS, &e), LLMB_OK);
+    assert_int_equal(o->done, 1);
+}
+
+static void expect_ok(const outcome *o)
+{
+    if (o->res.error_class != LLMB_FAIL_NONE)
+        fail_msg("failed: %s", o->message);
+    assert_int_equal(o->responses, 1);
+    assert_int_equal(o->status, 200);
+    assert_int_equal(o->res.status, 200);
+    assert_string_equal(o->ctype, "text/event-stream");
+    assert_int_equal(o->body_len, strlen(BODY));
+    assert_memory_equal(o->body, BODY, o->body_len);
+}
+
+static void test_http_same_through_both(void **state)
+{
+    server s;
+    llmbi_http *h;
+    llmb_error e;
+    outcome o;
+    (void)state;
+    server_up(&s, 0, 0);
+    assert_int_equal(llmbi_http_new(&h, &e), LLMB_OK);
+    fetch(h, s.port, LLMB_TRANSPORT_LIBCURL, 0, &o);
+    expect_ok(&o);
+    fetch(h, s.port, LLMB_TRANSPORT_BUILTIN, 0, &o);
+    expect_ok(&o);
+    fetch(h, s.port, LLMB_TRANSPORT_AUTO, 0, &o);
+    expect_ok(&o);
+    assert_int_equal(llmbi_http_active(h), 0);
+    llmbi_http_free(h);
+    server_down(&s);
+    assert_int_equal(atomic_load(&s.requests), 3);
+}
+
+static void test_http_builtin_reuses_connections(void **state)
+{
+    server s;
+    llmbi_http *h;
+    llmb_error e;
+    outcome o;
+    (void)state;
+    server_up(&s, 0, 0);
+    assert_int_equal(llmbi_http_new(&h, &e), LLMB_OK);
+    for (int i = 0; i < 4; i++) {
+        fetch(h, s.port, LLMB_TRANSPORT_BUILTIN, 0, &o);
+        expect_ok(&o);
+    }
+    llmbi_http_free(h);
+    server_down(&s);
+    assert_int_equal(atomic_load(&s.requests), 4);
+    assert_int_equal(atomic_load(&s.accepts), 1);
+}
+
+static void test_http_builtin_retries_closed_keepalive(void **state)
+{
+    /* The server ends each connection after its response, without saying so
+     * first: the next request finds the kept connection dead and goes again
+     * on a new one, which the caller never sees. */
+    server s;
+    llmbi_http *h;
+    llmb_error e;
+    outcome o;
+    (void)state;
+    server_up(&s, 1, 0);
+    assert_int_equal(llmbi_http_new(&h, &e), LLMB_OK);
+    for (int i = 0; i < 3; i++) {
+        fetch(h, s.port, LLMB_TRANSPORT_BUILTIN, 0, &o);
+        expect_ok(&o);
+        usleep(20000); /* the server's close arrives while the connection waits */
+    }
+    llmbi_http_free(h);
+    server_down(&s);
+    assert_int_equal(atomic_load(&s.requests), 3);
+    assert_int_equal(atomic_load(&s.accepts), 3);
+}
+
+static void test_http_builtin_failures(void **state)
+{
+    server s;
+    llmbi_http *h;
+    llmb_error e;
+    outcome o;
+    int fd;
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    (void)state;
+    assert_int_equal(llmbi_http_new(&h, &e), LLMB_OK);
+    /* A port nobody listens on: bound, never listening. */
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    fetch(h, ntohs(a.sin_port), LLMB_TRANSPORT_BUILTIN, 0, &o);
+    close(fd);
+    assert_int_equal(o.res.error_class, LLMB_FAIL_CONNECT);
+    assert_non_null(strstr(o.message, "cannot connect"));
+    assert_int_equal(o.responses, 0);
+    /* A server that never answers: the request timeout ends it. */
+    server_up(&s, 0, 1);
+    fetch(h, s.port, LLMB_TRANSPORT_BUILTIN, 0.2, &o);
+    assert_int_equal(o.res.error_class, LLMB_FAIL_TIMEOUT);
+    assert_non_null(strstr(o.message, "timed out"));
+    server_down(&s);
+    assert_int_equal(llmbi_http_active(h), 0);
+    llmbi_http_free(h);
+}
+
+static void test_http_builtin_cancel(void **state)
+{
+    /* Cancelled in flight: no callback, nothing left behind (LSan, valgrind). */
+    server s;
+    llmbi_http *h;
+    llmbi_http_req *req = NULL;
+    llmbi_http_spec spec;
+    llmb_error e;
+    outcome o;
+    char url[64];
+    (void)state;
+    server_up(&s, 0, 1);
+    assert_int_equal(llmbi_http_new(&h, &e), LLMB_OK);
+    memset(&o, 0, sizeof o);
+    memset(&spec, 0, sizeof spec);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/x", s.port);
+    spec.url = url;
+    spec.body = "{}";
+    spec.body_len = 2;
+    spec.transport = LLMB_TRANSPORT_BUILTIN;
+    assert_int_equal(llmbi_http_start(h, &spec, &handlers, &o, &req, &e), LLMB_OK);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(llmbi_http_poll(h, llmb_now_ns() + 10 * LLMB_NS_PER_MS, &e), LLMB_OK);
+    assert_int_equal(llmbi_http_active(h), 1);
+    llmbi_http_cancel(h, req);
+    assert_int_equal(llmbi_http_active(h), 0);
+    /* And one left in flight is ended by the free. */
+    assert_int_equal(llmbi_http_start(h, &spec, &handlers, &o, &req, &e), LLMB_OK);
+    llmbi_http_free(h);
+    assert_int_equal(o.done, 0);
+    server_down(&s);
+}
+
+static void test_http_builtin_refuses_https(void **state)
+{
+    llmbi_http *h;
+    llmbi_http_spec spec;
+    llmb_error e;
+    outcome o;
+    (void)state;
+    assert_int_equal(llmbi_http_new(&h, &e), LLMB_OK);
+    memset(&spec, 0, sizeof spec);
+    spec.url = "https://127.0.0.1:9/v1";
+    spec.transport = LLMB_TRANSPORT_BUILTIN;
+    assert_int_equal(llmbi_http_start(h, &spec, &handlers, &o, NULL, &e), LLMB_ERR_INVALID);
+    assert_non_null(strstr(e.text, "http://"));
+    assert_true(llmbi_http_builtin_for("http://h:1/v1", LLMB_TRANSPORT_AUTO, 0));
+    assert_false(llmbi_http_builtin_for("http://h:1/v1", LLMB_TRANSPORT_AUTO, 1));
+    assert_true(llmbi_http_builtin_for("http://h:1/v1", LLMB_TRANSPORT_BUILTIN, 1));
+    assert_false(llmbi_http_builtin_for("https://h/v1", LLMB_TRANSPORT_AUTO, 0));
+    assert_false(llmbi_http_builtin_for("http://u:p@h/v1", LLMB_TRANSPORT_AUTO, 0));
+    assert_false(llmbi_http_builtin_for("http://h/v1", LLMB_TRANSPORT_LIBCURL, 0));
+    llmbi_http_free(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_http_same_through_both),
+        cmocka_unit_test(test_http_builtin_reuses_connections),
+        cmocka_unit_test(test_http_builtin_retries_closed_keepalive),
+        cmocka_unit_test(test_http_builtin_failures),
+        cmocka_unit_test(test_http_builtin_cancel),
+        cmocka_unit_test(test_http_builtin_refuses_https),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
