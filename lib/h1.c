@@ -16,6 +16,8 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "h1.h"
@@ -87,6 +89,7 @@ struct llmbi_h1 {
     size_t n_active, n_done;
     h1_req **heap;
     size_t heap_len, heap_cap;
+    int64_t rt_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC, for the kernel's timestamps */
     char buf[READ_BUF];
 };
 
@@ -446,6 +449,8 @@ static void try_address(llmbi_h1 *t, h1_req *r)
             continue;
         }
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        /* The kernel stamps each segment as it arrives; reads report it. */
+        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
         r->c = conn_new(t, r->o, fd);
         if (!r->c) {
             close(fd);
@@ -531,14 +536,43 @@ static void complete(llmbi_h1 *t, h1_req *r, int keep)
     finish(t, r, LLMB_FAIL_NONE, NULL);
 }
 
+/* When the bytes of a read arrived: the kernel's receive time of the last
+ * segment in it, on the monotonic clock, or `now` when there is none. So the
+ * time is true even when the loop comes to the socket late. */
+static uint64_t arrival(const llmbi_h1 *t, struct msghdr *m, uint64_t now)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+        struct timespec ts;
+        int64_t mono;
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+            continue;
+        memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        mono = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - t->rt_offset_ns;
+        /* A clock step between the stamp and now could put it in the future. */
+        return mono > 0 && (uint64_t)mono <= now ? (uint64_t)mono : now;
+    }
+    return now;
+}
+
 static void receive(llmbi_h1 *t, h1_req *r)
 {
     for (;;) {
-        ssize_t n = recv(r->c->fd, t->buf, sizeof t->buf, 0);
+        union {
+            char buf[CMSG_SPACE(sizeof(struct timespec))];
+            struct cmsghdr align;
+        } ctl;
+        struct iovec iov = {t->buf, sizeof t->buf};
+        struct msghdr m;
+        ssize_t n;
         size_t used;
         llmbi_h1_result res;
-        /* The arrival time is read first, before any work on the bytes. */
-        r->t_ns = llmb_now_ns();
+        memset(&m, 0, sizeof m);
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        m.msg_control = ctl.buf;
+        m.msg_controllen = sizeof ctl.buf;
+        n = recvmsg(r->c->fd, &m, 0);
+        r->t_ns = arrival(t, &m, llmb_now_ns());
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -578,6 +612,14 @@ static void receive(llmbi_h1 *t, h1_req *r)
         if ((size_t)n < sizeof t->buf)
             return; /* most likely all there was; epoll says if more came */
     }
+}
+
+void llmbi_h1_sync_clock(llmbi_h1 *t)
+{
+    struct timespec rt;
+    uint64_t mono = llmb_now_ns();
+    clock_gettime(CLOCK_REALTIME, &rt);
+    t->rt_offset_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec - (int64_t)mono;
 }
 
 void llmbi_h1_event(llmbi_h1 *t, uint64_t data, uint32_t events)
@@ -632,6 +674,7 @@ llmb_status llmbi_h1_new(int epfd, llmbi_h1 **out, llmb_error *err)
         return LLMB_ERR_NOMEM;
     }
     t->epfd = epfd;
+    llmbi_h1_sync_clock(t);
     *out = t;
     return LLMB_OK;
 }

@@ -31,6 +31,9 @@ llmb_status llmbi_h1_start(llmbi_h1 *t, const llmbi_http_spec *spec, const llmbi
                            void *user, llmbi_http_req **out, llmb_error *err);
 /** Ends a transfer of this transport at once, with no callback. */
 void llmbi_h1_cancel(llmbi_h1 *t, llmbi_http_req *req);
+/** Reads the offset between the wall and monotonic clocks again, which the
+ *  kernel's receive timestamps need; once per loop turn is plenty. */
+void llmbi_h1_sync_clock(llmbi_h1 *t);
 /** An epoll event whose data has LLMBI_H1_TAG. */
 void llmbi_h1_event(llmbi_h1 *t, uint64_t data, uint32_t events);
 /** The earliest time a transfer runs out (absolute ns), UINT64_MAX if none. */

@@ -619,6 +619,8 @@ llmb_status llmbi_http_poll(llmbi_http *h, uint64_t deadline_ns, llmb_error *err
         llmbi_error_set(err, "waiting for events failed: %s", strerror(errno));
         return LLMB_ERR_SYSTEM;
     }
+    if (n > 0)
+        llmbi_h1_sync_clock(h->h1); /* for the kernel's receive times, read next */
     for (int i = 0; i < n; i++) {
         int fd = ev[i].data.fd;
         int mask = 0;

@@ -30,6 +30,7 @@ typedef struct server {
     unsigned port;
     int close_after; /* close each connection after one response, saying nothing */
     int silent;      /* read requests, answer nothing */
+    int paced;       /* the second event 50 ms after the first */
     atomic_int stop;
     atomic_int accepts, requests;
     pthread_t th;
@@ -100,7 +101,14 @@ static void *server_main(void *arg)
                 atomic_fetch_add(&s->requests, 1);
                 if (s->silent)
                     continue;
-                if (send(conns[i], reply, sizeof reply - 1, MSG_NOSIGNAL) < 0) {
+                if (s->paced) {
+                    /* Cut after the first event's chunk. */
+                    size_t first = (size_t)(strstr(reply, "e\r\n") - reply);
+                    if (send(conns[i], reply, first, MSG_NOSIGNAL) < 0 || usleep(50000) != 0 ||
+                        send(conns[i], reply + first, sizeof reply - 1 - first, MSG_NOSIGNAL) < 0) {
+                        /* the client left */
+                    }
+                } else if (send(conns[i], reply, sizeof reply - 1, MSG_NOSIGNAL) < 0) {
                     /* the client left */
                 }
                 if (s->close_after)
@@ -148,6 +156,9 @@ static void server_down(server *s)
 }
 
 typedef struct outcome {
+    int sleep_after_first; /* ms the handler sleeps after the first bytes: a busy loop */
+    uint64_t data_ns[8];
+    int n_data;
     int done;
     int responses;
     long status;
@@ -173,6 +184,10 @@ static int on_data(void *user, const char *p, size_t n, uint64_t t_ns)
     assert_true(o->body_len + n < sizeof o->body);
     memcpy(o->body + o->body_len, p, n);
     o->body_len += n;
+    if (o->n_data < 8)
+        o->data_ns[o->n_data] = t_ns;
+    if (o->n_data++ == 0 && o->sleep_after_first)
+        usleep((useconds_t)o->sleep_after_first * 1000);
     return 0;
 }
 
@@ -187,13 +202,15 @@ static void on_done(void *user, const llmbi_http_result *res)
 static const llmbi_http_handlers handlers = {on_response, on_data, on_done};
 
 /* One request to the server, run to its end (or 5 s). */
-static void fetch(llmbi_http *h, unsigned port, llmb_transport tr, double timeout_s, outcome *o)
+static void fetch_busy(llmbi_http *h, unsigned port, llmb_transport tr, double timeout_s,
+                       int sleep_ms, outcome *o)
 {
     char url[64];
     llmbi_http_spec spec;
     llmb_error e;
     uint64_t give_up = llmb_now_ns() + 5 * LLMB_NS_PER_S;
     memset(o, 0, sizeof *o);
+    o->sleep_after_first = sleep_ms;
     memset(&spec, 0, sizeof spec);
     snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/x", port);
     spec.url = url;
@@ -206,6 +223,11 @@ static void fetch(llmbi_http *h, unsigned port, llmb_transport tr, double timeou
     while (!o->done && llmb_now_ns() < give_up)
         assert_int_equal(llmbi_http_poll(h, llmb_now_ns() + 50 * LLMB_NS_PER_MS, &e), LLMB_OK);
     assert_int_equal(o->done, 1);
+}
+
+static void fetch(llmbi_http *h, unsigned port, llmb_transport tr, double timeout_s, outcome *o)
+{
+    fetch_busy(h, port, tr, timeout_s, 0, o);
 }
 
 static void expect_ok(const outcome *o)
@@ -281,6 +303,31 @@ static void test_http_builtin_retries_closed_keepalive(void **state)
     server_down(&s);
     assert_int_equal(atomic_load(&s.requests), 3);
     assert_int_equal(atomic_load(&s.accepts), 3);
+}
+
+static void test_http_builtin_arrival_is_the_kernels(void **state)
+{
+    /* The second event comes 50 ms after the first, while the loop is busy
+     * for 150 ms: its arrival time is still when it came, not when the loop
+     * got to it. */
+    server s;
+    llmbi_http *h;
+    llmb_error e;
+    outcome o;
+    uint64_t gap;
+    (void)state;
+    server_up(&s, 0, 0);
+    s.paced = 1;
+    assert_int_equal(llmbi_http_new(&h, &e), LLMB_OK);
+    fetch_busy(h, s.port, LLMB_TRANSPORT_BUILTIN, 0, 150, &o);
+    expect_ok(&o);
+    assert_true(o.n_data >= 2);
+    gap = o.data_ns[o.n_data - 1] - o.data_ns[0];
+    if (gap < 45 * LLMB_NS_PER_MS || gap > 120 * LLMB_NS_PER_MS)
+        fail_msg("the second event's arrival is %.1f ms after the first (sent 50 ms after)",
+                 (double)gap / 1e6);
+    llmbi_http_free(h);
+    server_down(&s);
 }
 
 static void test_http_builtin_failures(void **state)
@@ -377,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_http_same_through_both),
         cmocka_unit_test(test_http_builtin_reuses_connections),
         cmocka_unit_test(test_http_builtin_retries_closed_keepalive),
+        cmocka_unit_test(test_http_builtin_arrival_is_the_kernels),
         cmocka_unit_test(test_http_builtin_failures),
         cmocka_unit_test(test_http_builtin_cancel),
         cmocka_unit_test(test_http_builtin_refuses_https),
