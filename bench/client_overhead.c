@@ -199,6 +199,28 @@ static int send_event(conn *c, const char *data)
     return conn_send(c, buf, (size_t)n);
 }
 
+/* The stub's log: each content event's send, and (index REQUEST_SEEN) when
+ * each request was read whole. */
+#define REQUEST_SEEN UINT32_MAX
+
+static int log_add(sent_event **log, size_t *n, size_t *cap, uint32_t request, uint32_t index,
+                   uint64_t t_ns)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 65536;
+        sent_event *nl = realloc(*log, c * sizeof *nl);
+        if (!nl)
+            return -1;
+        *log = nl;
+        *cap = c;
+    }
+    (*log)[*n].request = request;
+    (*log)[*n].index = index;
+    (*log)[*n].t_ns = t_ns;
+    (*n)++;
+    return 0;
+}
+
 static int stub_main(int listen_fd, const stub_cfg *cfg)
 {
     int ep = epoll_create1(0), tfd = timerfd_create(CLOCK_MONOTONIC, 0);
@@ -280,6 +302,8 @@ static int stub_main(int listen_fd, const stub_cfg *cfg)
                 c->next = 0;
                 c->start_ns = now_ns();
                 c->due_ns = c->start_ns + cfg->ttft_ns;
+                if (log_add(&log, &n_log, &cap_log, c->request, REQUEST_SEEN, c->start_ns) != 0)
+                    return 1;
                 {
                     static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream"
                                                "\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -293,18 +317,8 @@ static int stub_main(int listen_fd, const stub_cfg *cfg)
             conn *c = heap_pop(&h);
             int bad;
             if (c->next < cfg->tokens) {
-                if (n_log == cap_log) {
-                    size_t cap = cap_log ? cap_log * 2 : 65536;
-                    sent_event *nl = realloc(log, cap * sizeof *nl);
-                    if (!nl)
-                        return 1;
-                    log = nl;
-                    cap_log = cap;
-                }
-                log[n_log].request = c->request;
-                log[n_log].index = c->next;
-                log[n_log].t_ns = now_ns();
-                n_log++;
+                if (log_add(&log, &n_log, &cap_log, c->request, c->next, now_ns()) != 0)
+                    return 1;
                 bad =
                     send_event(c, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\" tok\"}}]}");
                 c->next++;
@@ -381,6 +395,7 @@ static pid_t stub_start(const stub_cfg *cfg, unsigned *port)
 /* ------------------------------------------------------------------------ */
 
 typedef struct arrival {
+    uint64_t sent;    /* absolute CLOCK_MONOTONIC, as the record says */
     uint64_t *chunks; /* absolute CLOCK_MONOTONIC */
     size_t n;
     int ok;
@@ -431,6 +446,7 @@ static void on_record(const llmb_record *r, void *user)
     a->ttft_ms = llmb_record_ttft_ms(r);
     a->itl_mean_ms = llmb_record_itl_mean_ms(r);
     a->n = r->n_chunks;
+    a->sent = b->origin_ns + r->sent_ns;
     a->chunks = malloc((r->n_chunks ? r->n_chunks : 1) * sizeof *a->chunks);
     for (size_t i = 0; a->chunks && i < r->n_chunks; i++)
         a->chunks[i] = b->origin_ns + r->chunk_ns[i];
@@ -459,6 +475,9 @@ static double cpu_seconds(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+/* --transport: what carries the client's requests (default auto: built in). */
+static llmb_transport transport = LLMB_TRANSPORT_AUTO;
+
 static llmb_endpoint *endpoint_for(unsigned port)
 {
     llmb_endpoint *ep;
@@ -472,6 +491,7 @@ static llmb_endpoint *endpoint_for(unsigned port)
         exit(1);
     }
     llmb_endpoint_set_timeouts(ep, 30, 120);
+    llmb_endpoint_set_transport(ep, transport);
     return ep;
 }
 
@@ -521,6 +541,8 @@ static void run_streams(unsigned streams, double ttft_ms, double itl_ms, unsigne
     size_t n_log, nd = 0, nt = 0, ni = 0;
     sent_event *log;
     uint64_t t0, t1, events = 0;
+    size_t early = 0, n_reach = 0;
+    double earliest = 0, reach_sum = 0;
 
     snprintf(log_path, sizeof log_path, "/tmp/llmb_bench_stub_%d.log", (int)getpid());
     memset(&b, 0, sizeof b);
@@ -565,8 +587,23 @@ static void run_streams(unsigned streams, double ttft_ms, double itl_ms, unsigne
         if (s->request == 0 || s->request > requests)
             continue;
         a = &b.by_request[s->request];
-        if (s->index < a->n && a->chunks && a->chunks[s->index] >= s->t_ns)
-            delays[nd++] = (double)(a->chunks[s->index] - s->t_ns) / 1e3;
+        if (s->index == REQUEST_SEEN) {
+            /* How long the request took to reach the stub's loop. */
+            reach_sum += ((double)s->t_ns - (double)a->sent) / 1e6;
+            n_reach++;
+            continue;
+        }
+        if (s->index < a->n && a->chunks) {
+            /* Signed: a kernel timestamp can come out a hair before the stub's
+             * own reading, by the clock conversion's error. */
+            double d = ((double)a->chunks[s->index] - (double)s->t_ns) / 1e3;
+            if (d < 0) {
+                early++;
+                if (d < earliest)
+                    earliest = d;
+            }
+            delays[nd++] = d;
+        }
     }
     for (uint64_t r = 1; r <= requests; r++) {
         arrival *a = &b.by_request[r];
@@ -596,6 +633,12 @@ static void run_streams(unsigned streams, double ttft_ms, double itl_ms, unsigne
         printf("        (peak in flight %llu; %zu of %llu stub events matched; %.1f s)\n",
                (unsigned long long)b.peak_in_flight, nd, (unsigned long long)events,
                (double)(t1 - t0) / 1e9);
+        if (n_reach)
+            printf("        (a request reached the stub's loop %.2f ms after its send, mean)\n",
+                   reach_sum / (double)n_reach);
+        if (early)
+            printf("        (%zu stamped before the stub's reading, by up to %.1f us)\n", early,
+                   -earliest);
     }
     fflush(stdout);
     free(delays);
@@ -699,7 +742,7 @@ static void run_bare(unsigned streams, double ttft_ms, double itl_ms, unsigned t
     delays = malloc((n_log + 1) * sizeof *delays);
     for (size_t i = 0; i < n_log; i++) {
         const sent_event *e = &log[i];
-        if (e->request == 0 || e->request > total)
+        if (e->request == 0 || e->request > total || e->index == REQUEST_SEEN)
             continue;
         events++;
         if (e->index < st[e->request].next && st[e->request].at[e->index] >= e->t_ns)
@@ -786,10 +829,13 @@ int main(int argc, char **argv)
             nr = parse_list(argv[i + 1], rates, 8);
         else if (i + 1 < argc && strcmp(argv[i], "--bare") == 0)
             bare = strcmp(argv[i + 1], "no") != 0;
+        else if (i + 1 < argc && strcmp(argv[i], "--transport") == 0 &&
+                 llmb_transport_from_name(argv[i + 1], &transport) == LLMB_OK)
+            continue;
         else {
             fprintf(strcmp(argv[i], "--help") == 0 ? stdout : stderr,
                     "usage: %s [--streams 1,64,256,1024,10000] [--rates 100,1000] "
-                    "[--bare yes|no]\n",
+                    "[--bare yes|no] [--transport auto|builtin|libcurl]\n",
                     argv[0]);
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
@@ -799,7 +845,9 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     pin(0);
-    printf("client on CPU 0, stub on CPU 1; added delay = client arrival - stub send\n");
+    printf("client on CPU 0, stub on CPU 1; transport %s; added delay = client arrival - stub "
+           "send\n",
+           llmb_transport_name(transport));
     printf("streams   events  events/s   added delay (us)          TTFT ms (true)   ITL ms "
            "(true)  CPU us/ev  KiB/stream errors\n");
     printf("                              p50      p99       max\n");

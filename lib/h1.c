@@ -616,10 +616,20 @@ static void receive(llmbi_h1 *t, h1_req *r)
 
 void llmbi_h1_sync_clock(llmbi_h1 *t)
 {
-    struct timespec rt;
-    uint64_t mono = llmb_now_ns();
-    clock_gettime(CLOCK_REALTIME, &rt);
-    t->rt_offset_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec - (int64_t)mono;
+    /* The wall clock read between two monotonic readings close together, so
+     * that a preemption between the readings cannot skew the offset; if none
+     * of three tries is close, the offset from the last turn stays. */
+    for (int i = 0; i < 3; i++) {
+        struct timespec rt;
+        uint64_t m1 = llmb_now_ns(), m2;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        m2 = llmb_now_ns();
+        if (m2 - m1 < 2000) {
+            t->rt_offset_ns =
+                (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec - (int64_t)(m1 + (m2 - m1) / 2);
+            return;
+        }
+    }
 }
 
 void llmbi_h1_event(llmbi_h1 *t, uint64_t data, uint32_t events)
