@@ -54,6 +54,17 @@ static int take_request(char *buf, size_t *len)
     return 1;
 }
 
+/* Closes connection i and moves the last one into its place. */
+static void drop(int *conns, size_t *lens, char (*bufs)[4096], int *n, int i)
+{
+    close(conns[i]);
+    if (i != --*n) {
+        conns[i] = conns[*n];
+        lens[i] = lens[*n];
+        memcpy(bufs[i], bufs[*n], lens[i]);
+    }
+}
+
 static void *server_main(void *arg)
 {
     server *s = arg;
@@ -90,10 +101,7 @@ static void *server_main(void *arg)
                 continue;
             got = read(conns[i], bufs[i] + lens[i], sizeof bufs[i] - lens[i]);
             if (got <= 0) {
-                close(conns[i]);
-                conns[i] = conns[--n];
-                lens[i] = lens[n];
-                memcpy(bufs[i], bufs[n], lens[i]);
+                drop(conns, lens, bufs, &n, i);
                 break;
             }
             lens[i] += (size_t)got;
@@ -116,10 +124,7 @@ static void *server_main(void *arg)
                 break;
             }
             if (lens[i] == SIZE_MAX) {
-                close(conns[i]);
-                conns[i] = conns[--n];
-                lens[i] = lens[n];
-                memcpy(bufs[i], bufs[n], lens[i]);
+                drop(conns, lens, bufs, &n, i);
                 break;
             }
         }
