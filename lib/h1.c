@@ -93,9 +93,6 @@ struct llmbi_h1 {
     char buf[READ_BUF];
 };
 
-static const char too_many_files[] = "too many open files: the open-file limit (ulimit -n) stops "
-                                     "this run from opening another connection";
-
 /* ---- The URL ---- */
 
 typedef struct url_parts {
@@ -442,7 +439,7 @@ static void try_address(llmbi_h1 *t, h1_req *r)
         fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE) {
-                finish(t, r, LLMB_FAIL_OTHER, "%s", too_many_files);
+                finish(t, r, LLMB_FAIL_OTHER, "%s", llmbi_too_many_files);
                 return;
             }
             r->last_errno = errno;
@@ -730,11 +727,12 @@ static char *build_request(const llmbi_http_spec *spec, const url_parts *u, cons
     out = malloc(cap);
     if (!out)
         return NULL;
+    /* The runner's URLs always have a path; any other gets one. */
     n = snprintf(out, cap,
-                 "%s %.*s HTTP/1.1\r\nHost: %s\r\nUser-Agent: libllmbench/" LLMB_VERSION_STRING
+                 "%s %s%.*s HTTP/1.1\r\nHost: %s\r\nUser-Agent: libllmbench/" LLMB_VERSION_STRING
                  "\r\nAccept: */*\r\n%s%s%s",
-                 spec->body ? "POST" : "GET", (int)(u->path_len ? u->path_len : 1),
-                 u->path_len ? u->path : "/", o->authority, hb, extra, extra[0] ? "\r\n" : "");
+                 spec->body ? "POST" : "GET", u->path_len && u->path[0] == '/' ? "" : "/",
+                 (int)u->path_len, u->path, o->authority, hb, extra, extra[0] ? "\r\n" : "");
     if (n < 0 || (size_t)n >= cap) {
         free(out);
         return NULL;

@@ -71,6 +71,9 @@ struct llmbi_http {
     int proxy_env;          /* a proxy is set in the environment: libcurl honours it */
 };
 
+const char llmbi_too_many_files[] = "too many open files: the open-file limit (ulimit -n) stops "
+                                    "this run from opening another connection";
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result = CURLE_FAILED_INIT;
 
@@ -335,8 +338,7 @@ static void finish(llmbi_http *h, curl_req *r, CURLcode rc)
         if (r->out_of_files) {
             /* Not the server's fault: say what stops the run and how to lift it. */
             res.error_class = LLMB_FAIL_OTHER;
-            res.message = "too many open files: the open-file limit (ulimit -n) stops this "
-                          "run from opening another connection";
+            res.message = llmbi_too_many_files;
         }
     }
     if (!r->got_response && rc == CURLE_OK)

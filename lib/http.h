@@ -62,6 +62,9 @@ typedef struct llmbi_http_spec {
  * strings, copied. Freed (and wiped, as it may hold a key) by
  * llmbi_headers_free.
  */
+/** The message for a connection the open-file limit did not let us open. */
+extern const char llmbi_too_many_files[];
+
 llmbi_headers *llmbi_headers_new(const char *const *lines, size_t n);
 void llmbi_headers_free(llmbi_headers *h);
 /** The lines as an HTTP head's part: each ended by CRLF. */
