@@ -730,7 +730,7 @@ static char *build_request(const llmbi_http_spec *spec, const url_parts *u, cons
     /* The runner's URLs always have a path; any other gets one. */
     n = snprintf(out, cap,
                  "%s %s%.*s HTTP/1.1\r\nHost: %s\r\nUser-Agent: libllmbench/" LLMB_VERSION_STRING
-                 "\r\nAccept: */*\r\n%s%s%s",
+                 "\r\n%s%s%s",
                  spec->body ? "POST" : "GET", u->path_len && u->path[0] == '/' ? "" : "/",
                  (int)u->path_len, u->path, o->authority, hb, extra, extra[0] ? "\r\n" : "");
     if (n < 0 || (size_t)n >= cap) {

@@ -598,6 +598,11 @@ static void test_runner_request_headers(void **state)
     assert_non_null(strstr(s.request, "\r\nAuthorization: Bearer sk-test-42\r\n"));
     assert_non_null(strstr(s.request, "\"stream_options\":{\"include_usage\":true}"));
     assert_null(strstr(s.request, "Expect:"));
+    /* One Accept header (the endpoint's), a Host with the port. */
+    assert_non_null(strstr(s.request, "\r\nAccept: text/event-stream\r\n"));
+    assert_null(strstr(strstr(s.request, "\r\nAccept:") + 2, "\r\nAccept:"));
+    assert_non_null(strstr(s.request, "\r\nHost: 127.0.0.1:"));
+    assert_non_null(strstr(s.request, "POST /v1/chat/completions HTTP/1.1\r\n"));
     assert_int_equal(c->n, 1);
     assert_string_equal(c->recs[0].r.x_request_id, "run-7-1");
     llmb_runner_free(r);
