@@ -490,8 +490,8 @@ llmb_status llmb_endpoint_discover_model(llmb_endpoint *ep, llmb_error *err)
     total_s = ep->connect_timeout_s + 30.0;
     if (ep->request_timeout_s > 0 && ep->request_timeout_s < total_s)
         total_s = ep->request_timeout_s;
-    st = llmbi_http_get(url, hd, ep->connect_timeout_s, total_s, ep->insecure, 4u << 20, &body,
-                        &len, &status, err);
+    st = llmbi_http_get(url, hd, ep->connect_timeout_s, total_s, ep->insecure, ep->transport,
+                        4u << 20, &body, &len, &status, err);
     if (st != LLMB_OK)
         goto out;
     if (status < 200 || status > 299) {

@@ -670,83 +670,103 @@ size_t llmbi_http_active(const llmbi_http *h)
     return h->active + llmbi_h1_active(h->h1);
 }
 
-typedef struct get_buf {
+/* A blocking GET: a loop of its own, so the transport is chosen as for the
+ * streamed requests. */
+typedef struct get_state {
     char *p;
     size_t len, cap, max;
-    int too_big;
-} get_buf;
+    int too_big, oom, done;
+    long status;
+    llmbi_http_result res;
+    char msg[CURL_ERROR_SIZE];
+} get_state;
 
-static size_t get_write_cb(char *p, size_t size, size_t nmemb, void *ud)
+static void get_on_response(void *user, long status, const char *content_type)
 {
-    get_buf *b = ud;
-    size_t n = size * nmemb;
-    if (n > b->max - b->len) {
-        b->too_big = 1;
-        return n == 0 ? 1 : 0;
+    get_state *g = user;
+    (void)content_type;
+    g->status = status;
+}
+
+static int get_on_data(void *user, const char *p, size_t n, uint64_t t_ns)
+{
+    get_state *g = user;
+    (void)t_ns;
+    if (n > g->max - g->len) {
+        g->too_big = 1;
+        return 1;
     }
-    if (llmbi_grow((void **)&b->p, &b->cap, b->len + n + 1, 1, 4096) != 0)
-        return n == 0 ? 1 : 0;
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return n;
+    if (llmbi_grow((void **)&g->p, &g->cap, g->len + n + 1, 1, 4096) != 0) {
+        g->oom = 1;
+        return 1;
+    }
+    memcpy(g->p + g->len, p, n);
+    g->len += n;
+    g->p[g->len] = '\0';
+    return 0;
+}
+
+static void get_on_done(void *user, const llmbi_http_result *res)
+{
+    get_state *g = user;
+    g->done = 1;
+    g->res = *res;
+    if (res->status)
+        g->status = res->status;
+    snprintf(g->msg, sizeof g->msg, "%s", res->message ? res->message : "");
+    g->res.message = g->msg;
 }
 
 llmb_status llmbi_http_get(const char *url, const llmbi_headers *headers, double connect_timeout_s,
-                           double timeout_s, int insecure, size_t max_bytes, char **body,
-                           size_t *len, long *status, llmb_error *err)
+                           double timeout_s, int insecure, llmb_transport transport,
+                           size_t max_bytes, char **body, size_t *len, long *status,
+                           llmb_error *err)
 {
+    static const llmbi_http_handlers hd = {get_on_response, get_on_data, get_on_done};
     llmbi_http_spec spec;
-    get_buf b;
-    char errbuf[CURL_ERROR_SIZE];
-    CURL *e;
-    CURLcode rc;
-    llmb_status st = LLMB_OK;
+    llmbi_http *h;
+    get_state g;
+    llmb_status st;
 
     *body = NULL;
     *len = 0;
     *status = 0;
-    if (ensure_curl(err))
-        return LLMB_ERR_TRANSFER;
-    memset(&b, 0, sizeof b);
-    b.max = max_bytes;
+    memset(&g, 0, sizeof g);
+    g.max = max_bytes;
     memset(&spec, 0, sizeof spec);
     spec.url = url;
     spec.headers = headers;
     spec.connect_timeout_s = connect_timeout_s;
     spec.timeout_s = timeout_s;
     spec.insecure = insecure;
-    errbuf[0] = '\0';
-    e = curl_easy_init();
-    if (!e) {
-        llmbi_error_set(err, "libcurl could not create a transfer");
-        return LLMB_ERR_TRANSFER;
-    }
-    set_common(e, &spec, errbuf);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, get_write_cb);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
-    rc = curl_easy_perform(e);
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
-    if (b.too_big) {
-        llmbi_error_set(err, "response from %s is larger than %zu bytes", url, max_bytes);
-        st = LLMB_ERR_LIMIT;
-    } else if (rc != CURLE_OK) {
-        llmbi_error_set(err, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-        st = LLMB_ERR_TRANSFER;
-    }
-    curl_easy_cleanup(e);
-    if (st != LLMB_OK) {
-        free(b.p);
+    spec.transport = transport;
+    if ((st = llmbi_http_new(&h, err)) != LLMB_OK)
         return st;
-    }
-    if (!b.p) {
-        b.p = calloc(1, 1);
-        if (!b.p) {
+    st = llmbi_http_start(h, &spec, &hd, &g, NULL, err);
+    while (st == LLMB_OK && !g.done)
+        st = llmbi_http_poll(h, UINT64_MAX, err);
+    llmbi_http_free(h);
+    *status = g.status;
+    if (st == LLMB_OK) {
+        if (g.too_big) {
+            llmbi_error_set(err, "response from %s is larger than %zu bytes", url, max_bytes);
+            st = LLMB_ERR_LIMIT;
+        } else if (g.oom) {
             llmbi_error_set(err, "out of memory");
-            return LLMB_ERR_NOMEM;
+            st = LLMB_ERR_NOMEM;
+        } else if (g.res.error_class != LLMB_FAIL_NONE) {
+            llmbi_error_set(err, "%s: %s", url, g.msg);
+            st = LLMB_ERR_TRANSFER;
+        } else if (!g.p && !(g.p = calloc(1, 1))) {
+            llmbi_error_set(err, "out of memory");
+            st = LLMB_ERR_NOMEM;
         }
     }
-    *body = b.p;
-    *len = b.len;
+    if (st != LLMB_OK) {
+        free(g.p);
+        return st;
+    }
+    *body = g.p;
+    *len = g.len;
     return LLMB_OK;
 }

@@ -94,12 +94,14 @@ void llmbi_http_wake(llmbi_http *h);
 size_t llmbi_http_active(const llmbi_http *h);
 
 /**
- * A blocking GET of at most `max_bytes` of body. *body is malloc'ed and
+ * A blocking GET of at most `max_bytes` of body, on a loop of its own, the
+ * transport chosen as for streamed requests. *body is malloc'ed and
  * NUL-terminated (caller frees). Transport failures give LLMB_ERR_TRANSFER
- * with curl's text; the HTTP status is returned in *status either way.
+ * with the transport's text; the HTTP status is returned in *status either way.
  */
 llmb_status llmbi_http_get(const char *url, const llmbi_headers *headers, double connect_timeout_s,
-                           double timeout_s, int insecure, size_t max_bytes, char **body,
-                           size_t *len, long *status, llmb_error *err);
+                           double timeout_s, int insecure, llmb_transport transport,
+                           size_t max_bytes, char **body, size_t *len, long *status,
+                           llmb_error *err);
 
 #endif /* LLMB_HTTP_H */

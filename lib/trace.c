@@ -44,7 +44,8 @@ static llmb_status put_line(llmb_trace *t, json_t *o, llmb_error *err)
         llmbi_error_set(err, "out of memory");
         return LLMB_ERR_NOMEM;
     }
-    rc = json_dumpf(o, t->fp, JSON_COMPACT);
+    /* Fifteen digits: a setting of 0.1 reads 0.1, not 0.10000000000000001. */
+    rc = json_dumpf(o, t->fp, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(o);
     if (rc != 0 || fputc('\n', t->fp) == EOF || fflush(t->fp) != 0) {
         if (!t->io_errno)

@@ -401,6 +401,39 @@ static void test_http_builtin_cancel(void **state)
     server_down(&s);
 }
 
+static void test_http_blocking_get(void **state)
+{
+    /* The models lookup's GET, through each transport; and its size limit. */
+    static const llmb_transport trs[] = {LLMB_TRANSPORT_BUILTIN, LLMB_TRANSPORT_LIBCURL};
+    server s;
+    char url[64], *body = NULL;
+    size_t len = 0;
+    long status = 0;
+    llmb_error e;
+    (void)state;
+    server_up(&s, 0, 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/models", s.port);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(llmbi_http_get(url, NULL, 2, 5, 0, trs[i], 4096, &body, &len, &status, &e),
+                         LLMB_OK);
+        assert_int_equal(status, 200);
+        assert_int_equal(len, strlen(BODY));
+        assert_string_equal(body, BODY);
+        free(body);
+        assert_int_equal(llmbi_http_get(url, NULL, 2, 5, 0, trs[i], 10, &body, &len, &status, &e),
+                         LLMB_ERR_LIMIT);
+        assert_null(body);
+        assert_non_null(strstr(e.text, "larger than 10 bytes"));
+    }
+    server_down(&s);
+    assert_int_equal(atomic_load(&s.requests), 4);
+    /* Nothing listening: the transport's reason, with the URL. */
+    assert_int_equal(llmbi_http_get("http://127.0.0.1:1/v1/models", NULL, 2, 5, 0,
+                                    LLMB_TRANSPORT_BUILTIN, 4096, &body, &len, &status, &e),
+                     LLMB_ERR_TRANSFER);
+    assert_non_null(strstr(e.text, "http://127.0.0.1:1/v1/models: cannot connect"));
+}
+
 static void test_http_builtin_refuses_https(void **state)
 {
     llmbi_http *h;
@@ -432,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_http_builtin_arrival_is_the_kernels),
         cmocka_unit_test(test_http_builtin_failures),
         cmocka_unit_test(test_http_builtin_cancel),
+        cmocka_unit_test(test_http_blocking_get),
         cmocka_unit_test(test_http_builtin_refuses_https),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
