@@ -23,8 +23,9 @@ static void usage(void)
            "  CSV                  the results to read (default results.csv; - for standard\n"
            "                       input)\n"
            "  -o, --output PNG     where to write the chart (default images/TITLE.png)\n"
-           "  --title TEXT         the chart's title (default \"MODEL (Sequential|Concurrent)\n"
-           "                       (ENGINE)\" from the CSV)\n"
+           "  --title TEXT         the chart's title (default \"MODEL (MODE) (ENGINE)\" from\n"
+           "                       the CSV; MODE is Sequential, Concurrent, R req per s or\n"
+           "                       Concurrency N)\n"
            "  --width N            image width in pixels (default 1000)\n"
            "  --height N           image height in pixels (default 600)\n"
            "  --no-mean            do not draw the mean line\n"
@@ -168,6 +169,8 @@ int main(int argc, char **argv)
     size_t rows = 0, failed = 0, warmups = 0, n = 0;
     double level = NAN, first_level = NAN;
     int level_given = 0, levels_differ = 0;
+    double seen[12];
+    size_t n_seen = 0;
     char title_buf[512], path_buf[1100], name_buf[512];
     long col_tps, col_req, col_class, col_level, col_warmup, col_attempt;
     llmb_error e;
@@ -265,6 +268,7 @@ int main(int argc, char **argv)
      * one chart is one level. */
     for (size_t r = 0; col_level >= 0 && r < rows; r++) {
         double v;
+        size_t k = 0;
         if (llmb_table_number(t, r, (size_t)col_level, &v, &e) != LLMB_OK) {
             tool_error(tool, "%s: %s", csv, e.text);
             goto out;
@@ -273,9 +277,19 @@ int main(int argc, char **argv)
             first_level = v;
         else if (!(v == first_level || (isnan(v) && isnan(first_level))))
             levels_differ = 1;
+        /* The first few distinct levels, to name them if one must be chosen. */
+        while (k < n_seen && !(seen[k] == v || (isnan(v) && isnan(seen[k]))))
+            k++;
+        if (k == n_seen && n_seen < sizeof seen / sizeof seen[0])
+            seen[n_seen++] = v;
     }
     if (levels_differ && !level_given) {
-        tool_error(tool, "%s holds several levels of a sweep; choose one with --level", csv);
+        char list[256];
+        size_t at = 0;
+        for (size_t k = 0; k < n_seen && at < sizeof list; k++)
+            at += (size_t)snprintf(list + at, sizeof list - at, "%s%g", k ? ", " : "", seen[k]);
+        tool_error(tool, "%s holds several levels of a sweep (%s%s); choose one with --level", csv,
+                   list, n_seen == sizeof seen / sizeof seen[0] ? ", ..." : "");
         goto out;
     }
     if (!level_given)

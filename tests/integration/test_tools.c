@@ -583,11 +583,12 @@ static void test_tools_sweep(void **state)
     json_decref(j);
     run_result_free(&res);
     {
-        /* One chart is one level: llm-graph asks which. */
+        /* One chart is one level: llm-graph asks which, and names them. */
         const char *argv[] = {"llm-graph", NULL};
         run_tool(&res, 30, NULL, argv);
         expect_exit(&res, 1);
-        assert_non_null(strstr(res.err, "--level"));
+        assert_non_null(
+            strstr(res.err, "several levels of a sweep (1, 2); choose one with --level"));
         run_result_free(&res);
     }
     {
