@@ -137,6 +137,29 @@ static void test_endpoint_discover_unreachable(void **state)
     llmb_endpoint_free(ep);
 }
 
+static void test_endpoint_transport(void **state)
+{
+    llmb_endpoint *ep;
+    llmb_error e;
+    llmb_transport t = LLMB_TRANSPORT_LIBCURL;
+    (void)state;
+    assert_int_equal(llmb_endpoint_new("vllm", &ep, &e), LLMB_OK);
+    assert_int_equal(llmb_endpoint_transport(ep), LLMB_TRANSPORT_AUTO);
+    for (int k = LLMB_TRANSPORT_AUTO; k <= LLMB_TRANSPORT_LIBCURL; k++) {
+        assert_int_equal(llmb_transport_from_name(llmb_transport_name((llmb_transport)k), &t),
+                         LLMB_OK);
+        assert_int_equal(t, k);
+        assert_int_equal(llmb_endpoint_set_transport(ep, t), LLMB_OK);
+        assert_int_equal(llmb_endpoint_transport(ep), k);
+    }
+    assert_int_equal(llmb_transport_from_name("curl", &t), LLMB_ERR_INVALID);
+    assert_int_equal(llmb_transport_from_name(NULL, &t), LLMB_ERR_INVALID);
+    assert_int_equal(llmb_endpoint_set_transport(ep, (llmb_transport)7), LLMB_ERR_INVALID);
+    assert_int_equal(llmb_endpoint_transport(ep), LLMB_TRANSPORT_LIBCURL);
+    assert_string_equal(llmb_transport_name((llmb_transport)7), "");
+    llmb_endpoint_free(ep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_endpoint_base_url),
         cmocka_unit_test(test_endpoint_api_key_sources),
         cmocka_unit_test(test_endpoint_discover_unreachable),
+        cmocka_unit_test(test_endpoint_transport),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
