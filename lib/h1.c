@@ -48,9 +48,9 @@ struct h1_conn {
     uint32_t serial; /* tells this connection from an earlier one on the same fd */
     uint32_t interest;
     h1_origin *o;
-    h1_req *req; /* NULL while idle */
-    h1_conn *idle_prev, *idle_next;
-    int reused; /* has carried a response before */
+    h1_req *req;          /* NULL while idle */
+    h1_conn *prev, *next; /* in the origin's idle list */
+    int reused;           /* has carried a response before */
 };
 
 struct h1_req {
@@ -248,22 +248,11 @@ static int set_interest(llmbi_h1 *t, h1_conn *c, uint32_t events)
     return 0;
 }
 
-static void idle_unlink(h1_conn *c)
-{
-    if (c->idle_prev)
-        c->idle_prev->idle_next = c->idle_next;
-    else if (c->o->idle == c)
-        c->o->idle = c->idle_next;
-    if (c->idle_next)
-        c->idle_next->idle_prev = c->idle_prev;
-    c->idle_prev = c->idle_next = NULL;
-}
-
 static void conn_close(llmbi_h1 *t, h1_conn *c)
 {
     if (!c)
         return;
-    idle_unlink(c);
+    LLMBI_LIST_UNLINK(c->o->idle, c);
     if (c->req)
         c->req->c = NULL;
     if ((size_t)c->fd < t->n_by_fd)
@@ -284,11 +273,7 @@ static void conn_release(llmbi_h1 *t, h1_conn *c, int keep)
         return;
     }
     c->reused = 1;
-    c->idle_prev = NULL;
-    c->idle_next = c->o->idle;
-    if (c->idle_next)
-        c->idle_next->idle_prev = c;
-    c->o->idle = c;
+    LLMBI_LIST_PUSH(c->o->idle, c);
 }
 
 static h1_conn *conn_new(llmbi_h1 *t, h1_origin *o, int fd)
@@ -315,13 +300,7 @@ static h1_conn *conn_new(llmbi_h1 *t, h1_origin *o, int fd)
 
 static void list_unlink(llmbi_h1 *t, h1_req *r)
 {
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        t->active = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    r->prev = r->next = NULL;
+    LLMBI_LIST_UNLINK(t->active, r);
     t->n_active--;
 }
 
@@ -476,7 +455,7 @@ static void start_connect(llmbi_h1 *t, h1_req *r)
     h1_origin *o = r->o;
     if (o->idle) {
         h1_conn *c = o->idle;
-        idle_unlink(c);
+        LLMBI_LIST_UNLINK(o->idle, c);
         c->req = r;
         r->c = c;
         connected(t, r);
@@ -779,10 +758,7 @@ llmb_status llmbi_h1_start(llmbi_h1 *t, const llmbi_http_spec *spec, const llmbi
         llmbi_error_set(err, "out of memory");
         return LLMB_ERR_NOMEM;
     }
-    r->next = t->active;
-    if (t->active)
-        t->active->prev = r;
-    t->active = r;
+    LLMBI_LIST_PUSH(t->active, r);
     t->n_active++;
     r->state = ST_SENDING;
     if (out)

@@ -302,13 +302,7 @@ static int arm(llmbi_http *h, uint64_t at_ns)
 
 static void unlink_req(llmbi_http *h, curl_req *r)
 {
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        h->reqs = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    r->prev = r->next = NULL;
+    LLMBI_LIST_UNLINK(h->reqs, r);
     h->active--;
 }
 
@@ -553,10 +547,7 @@ llmb_status llmbi_http_start(llmbi_http *h, const llmbi_http_spec *spec,
         llmbi_error_set(err, "libcurl could not start a transfer: %s", curl_multi_strerror(mc));
         return LLMB_ERR_TRANSFER;
     }
-    r->next = h->reqs;
-    if (h->reqs)
-        h->reqs->prev = r;
-    h->reqs = r;
+    LLMBI_LIST_PUSH(h->reqs, r);
     h->active++;
     /* Start it now (connect, or write the request on a kept-alive connection)
      * instead of at the next loop turn. Completions are left queued for

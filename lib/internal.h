@@ -40,6 +40,31 @@ static inline int llmbi_grow(void **p, size_t *cap, size_t need, size_t elem, si
     return need <= *cap ? 0 : llmbi_grow_to(p, cap, need, elem, first);
 }
 
+/*
+ * Intrusive doubly linked lists: an item is any struct with `prev` and `next`
+ * pointers to its own type, a list is a pointer to its first item. Evaluate
+ * their arguments more than once: pass plain names.
+ */
+#define LLMBI_LIST_PUSH(head, item)                                                                \
+    do {                                                                                           \
+        (item)->prev = NULL;                                                                       \
+        (item)->next = (head);                                                                     \
+        if (head)                                                                                  \
+            (head)->prev = (item);                                                                 \
+        (head) = (item);                                                                           \
+    } while (0)
+/* Harmless for an item in no list (no links, not the head). */
+#define LLMBI_LIST_UNLINK(head, item)                                                              \
+    do {                                                                                           \
+        if ((item)->prev)                                                                          \
+            (item)->prev->next = (item)->next;                                                     \
+        else if ((head) == (item))                                                                 \
+            (head) = (item)->next;                                                                 \
+        if ((item)->next)                                                                          \
+            (item)->next->prev = (item)->prev;                                                     \
+        (item)->prev = (item)->next = NULL;                                                        \
+    } while (0)
+
 /** Open `path` for writing, "-" meaning standard output. NULL, with *err
  *  "cannot write PATH: reason", if it cannot be opened. */
 FILE *llmbi_open_output(const char *path, llmb_error *err);

@@ -463,14 +463,8 @@ static void conn_close(llmb_mock *m, struct mock_conn *c)
     close(c->fd);
     c->fd = -1;
     c->state = CONN_DEAD;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        m->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    LLMBI_LIST_UNLINK(m->conns, c);
     /* Freed later: an event for it may still wait in this round's epoll array. */
-    c->prev = NULL;
     c->next = m->dead;
     m->dead = c;
     m->n_conns--;
@@ -1266,10 +1260,7 @@ static void conn_add(llmb_mock *m, int fd)
         free(c);
         return;
     }
-    c->next = m->conns;
-    if (m->conns)
-        m->conns->prev = c;
-    m->conns = c;
+    LLMBI_LIST_PUSH(m->conns, c);
     m->n_conns++;
     atomic_store_explicit(&m->open_conns, m->n_conns, memory_order_relaxed);
     if (m->n_conns > peek(&m->max_open))

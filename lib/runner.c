@@ -259,13 +259,7 @@ static int on_data(void *user, const char *p, size_t n, uint64_t t_ns)
 
 static void unlink_inflight(worker *w, request *q)
 {
-    if (q->prev)
-        q->prev->next = q->next;
-    else
-        w->inflight = q->next;
-    if (q->next)
-        q->next->prev = q->prev;
-    q->prev = q->next = NULL;
+    LLMBI_LIST_UNLINK(w->inflight, q);
 }
 
 static void free_request(request *q)
@@ -465,10 +459,7 @@ static void send_request(worker *w, uint64_t number, uint64_t intended_ns, unsig
     else
         snprintf(q->xid, sizeof q->xid, "%s-%llu", r->run_id, (unsigned long long)number);
     snprintf(xid_header, sizeof xid_header, "X-Request-Id: %s", q->xid);
-    q->next = w->inflight;
-    if (w->inflight)
-        w->inflight->prev = q;
-    w->inflight = q;
+    LLMBI_LIST_PUSH(w->inflight, q);
     w->in_flight++;
     atomic_store_explicit(&w->live, w->in_flight, memory_order_relaxed);
 
