@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dheap.h"
 #include "h1.h"
 #include "h1_parse.h"
 #include "internal.h"
@@ -69,7 +70,7 @@ struct h1_req {
     uint64_t t_ns;          /* arrival of the bytes being parsed */
     uint64_t connect_by_ns; /* NO_DEADLINE: none */
     uint64_t end_by_ns;
-    size_t heap_idx; /* in the timeout heap, or SIZE_MAX */
+    llmbi_dheap_node due; /* in the timeout heap while it has a deadline */
     double connect_timeout_s, timeout_s;
     int retried; /* already sent again after a kept-alive connection died */
     int aborted;
@@ -87,8 +88,7 @@ struct llmbi_h1 {
     h1_req *active;
     h1_req *done_head, *done_tail; /* finished, their on_done not yet called */
     size_t n_active, n_done;
-    h1_req **heap;
-    size_t heap_len, heap_cap;
+    llmbi_dheap heap;     /* transfers by their next deadline */
     int64_t rt_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC, for the kernel's timestamps */
     char buf[READ_BUF];
 };
@@ -173,62 +173,20 @@ static uint64_t deadline_of(const h1_req *r)
     return r->end_by_ns;
 }
 
-static void heap_swap(llmbi_h1 *t, size_t a, size_t b)
-{
-    h1_req *x = t->heap[a];
-    t->heap[a] = t->heap[b];
-    t->heap[b] = x;
-    t->heap[a]->heap_idx = a;
-    t->heap[b]->heap_idx = b;
-}
-
-static void heap_fix(llmbi_h1 *t, size_t i)
-{
-    while (i > 0 && deadline_of(t->heap[i]) < deadline_of(t->heap[(i - 1) / 2])) {
-        heap_swap(t, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-    for (;;) {
-        size_t l = 2 * i + 1, m = i;
-        if (l < t->heap_len && deadline_of(t->heap[l]) < deadline_of(t->heap[m]))
-            m = l;
-        if (l + 1 < t->heap_len && deadline_of(t->heap[l + 1]) < deadline_of(t->heap[m]))
-            m = l + 1;
-        if (m == i)
-            return;
-        heap_swap(t, i, m);
-        i = m;
-    }
-}
-
 static void heap_remove(llmbi_h1 *t, h1_req *r)
 {
-    size_t i = r->heap_idx;
-    if (i == SIZE_MAX)
-        return;
-    r->heap_idx = SIZE_MAX;
-    if (i != --t->heap_len) {
-        t->heap[i] = t->heap[t->heap_len];
-        t->heap[i]->heap_idx = i;
-        heap_fix(t, i);
-    }
+    llmbi_dheap_remove(&t->heap, &r->due);
 }
 
 /* Puts the transfer where its deadline (for its state now) belongs. */
 static int heap_update(llmbi_h1 *t, h1_req *r)
 {
-    if (deadline_of(r) == NO_DEADLINE) {
+    uint64_t d = deadline_of(r);
+    if (d == NO_DEADLINE) {
         heap_remove(t, r);
         return 0;
     }
-    if (r->heap_idx == SIZE_MAX) {
-        if (llmbi_grow((void **)&t->heap, &t->heap_cap, t->heap_len + 1, sizeof *t->heap, 64))
-            return -1;
-        r->heap_idx = t->heap_len;
-        t->heap[t->heap_len++] = r;
-    }
-    heap_fix(t, r->heap_idx);
-    return 0;
+    return llmbi_dheap_set(&t->heap, &r->due, d);
 }
 
 /* ---- Connections ---- */
@@ -688,7 +646,7 @@ void llmbi_h1_free(llmbi_h1 *t)
         free(o);
     }
     free(t->by_fd);
-    free(t->heap);
+    llmbi_dheap_free(&t->heap);
     free(t);
 }
 
@@ -745,7 +703,7 @@ llmb_status llmbi_h1_start(llmbi_h1 *t, const llmbi_http_spec *spec, const llmbi
     r->t = t;
     r->hd = *hd;
     r->user = user;
-    r->heap_idx = SIZE_MAX;
+    llmbi_dheap_node_init(&r->due);
     r->connect_timeout_s = spec->connect_timeout_s > 0 ? spec->connect_timeout_s : 300;
     r->timeout_s = spec->timeout_s;
     r->connect_by_ns = now + llmb_s_to_ns(r->connect_timeout_s);
@@ -796,13 +754,15 @@ void llmbi_h1_cancel(llmbi_h1 *t, llmbi_http_req *req)
 
 uint64_t llmbi_h1_deadline(const llmbi_h1 *t)
 {
-    return t->heap_len ? deadline_of(t->heap[0]) : NO_DEADLINE;
+    const llmbi_dheap_node *n = llmbi_dheap_top(&t->heap);
+    return n ? n->key : NO_DEADLINE;
 }
 
 void llmbi_h1_expire(llmbi_h1 *t, uint64_t now_ns)
 {
-    while (t->heap_len && deadline_of(t->heap[0]) <= now_ns) {
-        h1_req *r = t->heap[0];
+    llmbi_dheap_node *n;
+    while ((n = llmbi_dheap_top(&t->heap)) != NULL && n->key <= now_ns) {
+        h1_req *r = LLMBI_CONTAINER_OF(n, h1_req, due);
         if (r->state == ST_CONNECTING && r->connect_by_ns <= now_ns)
             finish(t, r, LLMB_FAIL_TIMEOUT, "connecting timed out after %g s",
                    r->connect_timeout_s);

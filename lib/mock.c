@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dheap.h"
 #include "internal.h"
 #include "llmbench/clock.h"
 #include "mock_internal.h"
@@ -58,8 +59,7 @@
 #define ACCEPT_BATCH     64 /* accepts per wake-up, so that due events are not held up */
 #define READ_ROUNDS      4
 #define MAX_EVENTS       128
-#define MAX_MS           3600000.0 /* ttft and itl: at most an hour */
-#define NO_HEAP          SIZE_MAX
+#define MAX_MS           3600000.0        /* ttft and itl: at most an hour */
 #define SPIN_GAP_FACTOR  4                /* spin only before gaps this many spin windows long */
 #define TX_KEEP          (64u * 1024u)    /* what the send buffer keeps after a large answer */
 #define DEADLINE_MAX     (UINT64_MAX / 2) /* deadlines saturate here rather than wrap */
@@ -74,9 +74,8 @@ enum conn_state { CONN_IDLE, CONN_QUEUED, CONN_BUSY, CONN_STALLED, CONN_LINGER, 
 struct mock_conn {
     int fd;
     enum conn_state state;
-    uint32_t ev_mask; /* events registered with epoll */
-    size_t heap_idx;  /* position in the heap, or NO_HEAP */
-    uint64_t deadline_ns;
+    uint32_t ev_mask;              /* events registered with epoll */
+    llmbi_dheap_node due;          /* its next deadline (due.key), in the heap or not */
     struct mock_conn *prev, *next; /* the live list; `next` links the dead list too */
 
     llmbi_mock_buf in; /* request bytes not consumed yet */
@@ -139,8 +138,7 @@ struct llmb_mock {
     uint64_t spin_target; /* the deadline we woke early for, 0 if none */
     atomic_int realtime;
 
-    struct mock_conn **heap;
-    size_t heap_len, heap_cap;
+    llmbi_dheap heap;
     struct mock_conn *conns; /* live */
     struct mock_conn *dead;  /* closed, freed at the end of the loop iteration */
     size_t n_conns;
@@ -307,69 +305,16 @@ void llmb_mock_get_stats(llmb_mock *m, llmb_mock_stats *out)
 
 /* ---- the deadline heap ---- */
 
-static void heap_set(llmb_mock *m, size_t i, struct mock_conn *c)
+static struct mock_conn *heap_top(const llmb_mock *m)
 {
-    m->heap[i] = c;
-    c->heap_idx = i;
-}
-
-static void heap_up(llmb_mock *m, size_t i)
-{
-    struct mock_conn *c = m->heap[i];
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (m->heap[parent]->deadline_ns <= c->deadline_ns)
-            break;
-        heap_set(m, i, m->heap[parent]);
-        i = parent;
-    }
-    heap_set(m, i, c);
-}
-
-static void heap_down(llmb_mock *m, size_t i)
-{
-    struct mock_conn *c = m->heap[i];
-    for (;;) {
-        size_t child = 2 * i + 1;
-        if (child >= m->heap_len)
-            break;
-        if (child + 1 < m->heap_len &&
-            m->heap[child + 1]->deadline_ns < m->heap[child]->deadline_ns)
-            child++;
-        if (c->deadline_ns <= m->heap[child]->deadline_ns)
-            break;
-        heap_set(m, i, m->heap[child]);
-        i = child;
-    }
-    heap_set(m, i, c);
+    llmbi_dheap_node *n = llmbi_dheap_top(&m->heap);
+    return n ? LLMBI_CONTAINER_OF(n, struct mock_conn, due) : NULL;
 }
 
 /* Room is reserved when a connection is accepted, so this cannot fail. */
 static void heap_push(llmb_mock *m, struct mock_conn *c, uint64_t deadline_ns)
 {
-    c->deadline_ns = deadline_ns;
-    heap_set(m, m->heap_len++, c);
-    heap_up(m, m->heap_len - 1);
-}
-
-static void heap_remove(llmb_mock *m, struct mock_conn *c)
-{
-    size_t i = c->heap_idx;
-    struct mock_conn *last;
-    if (i == NO_HEAP)
-        return;
-    c->heap_idx = NO_HEAP;
-    last = m->heap[--m->heap_len];
-    if (last == c)
-        return;
-    heap_set(m, i, last);
-    heap_up(m, i);
-    heap_down(m, last->heap_idx);
-}
-
-static int heap_reserve(llmb_mock *m, size_t n)
-{
-    return llmbi_grow((void **)&m->heap, &m->heap_cap, n, sizeof *m->heap, 64);
+    llmbi_dheap_set(&m->heap, &c->due, deadline_ns);
 }
 
 static int arm_timer(llmb_mock *m, uint64_t want)
@@ -400,15 +345,15 @@ static int wait_timeout(llmb_mock *m, int *timeout)
 {
     uint64_t next, now;
     *timeout = -1;
-    if (m->heap_len == 0) {
+    if (!heap_top(m)) {
         m->spin_target = 0;
         return arm_timer(m, 0);
     }
-    next = m->heap[0]->deadline_ns;
+    next = heap_top(m)->due.key;
     now = llmb_now_ns();
     /* Only answers need the precision; a lingering close can wait. */
     if (m->spin_ns > 0 && next > now && next - now >= SPIN_GAP_FACTOR * m->spin_ns &&
-        m->heap[0]->state == CONN_BUSY) {
+        heap_top(m)->state == CONN_BUSY) {
         m->spin_target = next;
         return arm_timer(m, next - m->spin_ns);
     }
@@ -459,7 +404,7 @@ static void conn_close(llmb_mock *m, struct mock_conn *c)
         return;
     if (c->state == CONN_QUEUED)
         queue_remove(m, c);
-    heap_remove(m, c);
+    llmbi_dheap_remove(&m->heap, &c->due);
     close(c->fd);
     c->fd = -1;
     c->state = CONN_DEAD;
@@ -773,7 +718,7 @@ static void fault_reply(llmb_mock *m, struct mock_conn *c)
 static void fault_cut(llmb_mock *m, struct mock_conn *c)
 {
     fault_fired(m, c->fault.kind);
-    slot_release(m, c, c->deadline_ns);
+    slot_release(m, c, c->due.key);
     if (c->fault.kind == LLMB_MOCK_FAULT_RESET) {
         /* Closing with a zero linger time sends RST and drops unsent bytes. */
         struct linger lg;
@@ -999,7 +944,7 @@ static int send_timed(llmb_mock *m, struct mock_conn *c, unsigned events, int la
 {
     uint64_t now = llmb_now_ns();
     int rc;
-    record_late(m, now > c->deadline_ns ? now - c->deadline_ns : 0, events);
+    record_late(m, now > c->due.key ? now - c->due.key : 0, events);
     if (last)
         bump(&m->requests, 1);
     rc = conn_send(m, c, m->tx.data, m->tx.len);
@@ -1014,7 +959,7 @@ static int send_timed(llmb_mock *m, struct mock_conn *c, unsigned events, int la
 static void answer_done(llmb_mock *m, struct mock_conn *c)
 {
     /* First the slot, so that the queue is served before this connection's next request. */
-    slot_release(m, c, c->deadline_ns);
+    slot_release(m, c, c->due.key);
     llmbi_mock_job_clear(&c->job);
     c->fault.kind = LLMB_MOCK_FAULT_NONE;
     c->state = CONN_IDLE;
@@ -1096,7 +1041,7 @@ static void stream_step(llmb_mock *m, struct mock_conn *c)
     if (!end) {
         /* Due a gap after this step was due, not after it left: lateness does not add up. */
         c->next_token = k + 1;
-        heap_push(m, c, sat_add(c->deadline_ns, token_gap(m)));
+        heap_push(m, c, sat_add(c->due.key, token_gap(m)));
         return;
     }
     answer_done(m, c);
@@ -1140,11 +1085,11 @@ static void conn_deadline(llmb_mock *m, struct mock_conn *c)
 /* Send every event that is due, earliest first. */
 static void run_due(llmb_mock *m)
 {
-    while (m->heap_len > 0) {
-        struct mock_conn *c = m->heap[0];
-        if (c->deadline_ns > llmb_now_ns())
+    struct mock_conn *c;
+    while ((c = heap_top(m)) != NULL) {
+        if (c->due.key > llmb_now_ns())
             break;
-        heap_remove(m, c);
+        llmbi_dheap_remove(&m->heap, &c->due);
         conn_deadline(m, c);
     }
 }
@@ -1242,7 +1187,7 @@ static void conn_add(llmb_mock *m, int fd)
     struct epoll_event ev;
     int one = 1;
 
-    if (heap_reserve(m, m->n_conns + 1) != 0 || !(c = calloc(1, sizeof *c))) {
+    if (llmbi_dheap_reserve(&m->heap, m->n_conns + 1) != 0 || !(c = calloc(1, sizeof *c))) {
         close(fd);
         return;
     }
@@ -1250,7 +1195,7 @@ static void conn_add(llmb_mock *m, int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->fd = fd;
     c->state = CONN_IDLE;
-    c->heap_idx = NO_HEAP;
+    llmbi_dheap_node_init(&c->due);
     c->ev_mask = EPOLLIN | EPOLLRDHUP;
     memset(&ev, 0, sizeof ev);
     ev.events = c->ev_mask;
@@ -1447,7 +1392,7 @@ llmb_status llmb_mock_new(const llmb_mock_options *opts, llmb_mock **out, llmb_e
     m->host = llmbi_strdup(host);
     m->model = llmbi_strdup(model);
     m->models_body = llmbi_mock_body_models(model, (long long)time(NULL));
-    if (!m->host || !m->model || !m->models_body || heap_reserve(m, 64) != 0) {
+    if (!m->host || !m->model || !m->models_body || llmbi_dheap_reserve(&m->heap, 64) != 0) {
         llmbi_error_set(err, "out of memory (or the model name is not UTF-8)");
         goto out;
     }
@@ -1597,7 +1542,7 @@ void llmb_mock_free(llmb_mock *m)
         close(m->stop_fd);
     if (m->reserve_fd >= 0)
         close(m->reserve_fd);
-    free(m->heap);
+    llmbi_dheap_free(&m->heap);
     llmbi_mock_buf_free(&m->tx);
     free(m->models_body);
     free(m->host);
