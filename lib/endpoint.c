@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "endpoint.h"
+#include "h1.h"
 #include "internal.h"
 #include "provider.h"
 
@@ -247,6 +248,11 @@ llmb_status llmb_endpoint_set_base_url(llmb_endpoint *ep, const char *url, llmb_
             llmbi_error_set(err, "no base URL given");
         return LLMB_ERR_INVALID;
     }
+    if (ep->transport == LLMB_TRANSPORT_BUILTIN && !llmbi_h1_url_ok(url)) {
+        llmbi_error_set(err, "the built-in transport speaks plain HTTP only: use an http:// "
+                             "base URL, or the libcurl transport");
+        return LLMB_ERR_INVALID;
+    }
     copy = llmbi_strdup(url);
     if (!copy) {
         llmbi_error_set(err, "out of memory");
@@ -385,6 +391,8 @@ int llmb_endpoint_insecure(const llmb_endpoint *ep)
 llmb_status llmb_endpoint_set_transport(llmb_endpoint *ep, llmb_transport t)
 {
     if (t != LLMB_TRANSPORT_AUTO && t != LLMB_TRANSPORT_BUILTIN && t != LLMB_TRANSPORT_LIBCURL)
+        return LLMB_ERR_INVALID;
+    if (t == LLMB_TRANSPORT_BUILTIN && !llmbi_h1_url_ok(ep->base_url))
         return LLMB_ERR_INVALID;
     ep->transport = t;
     return LLMB_OK;

@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include "endpoint.h"
-#include "h1.h"
 #include "http.h"
 #include "internal.h"
 #include "llmbench/clock.h"
@@ -792,12 +791,6 @@ static llmb_status check_options(const llmb_endpoint *ep, const llmb_schedule *s
     }
     if (o->max_event_bytes && (o->max_event_bytes < 1024 || o->max_event_bytes > (1u << 30))) {
         llmbi_error_set(err, "the largest event must be from 1 KiB to 1 GiB");
-        return LLMB_ERR_INVALID;
-    }
-    if (llmb_endpoint_transport(ep) == LLMB_TRANSPORT_BUILTIN &&
-        !llmbi_h1_url_ok(llmb_endpoint_base_url(ep))) {
-        llmbi_error_set(err, "the built-in transport speaks plain HTTP only: use an http:// "
-                             "base URL, or the libcurl transport");
         return LLMB_ERR_INVALID;
     }
     if (o->retries > 100) {

@@ -157,6 +157,15 @@ static void test_endpoint_transport(void **state)
     assert_int_equal(llmb_endpoint_set_transport(ep, (llmb_transport)7), LLMB_ERR_INVALID);
     assert_int_equal(llmb_endpoint_transport(ep), LLMB_TRANSPORT_LIBCURL);
     assert_string_equal(llmb_transport_name((llmb_transport)7), "");
+    /* Built in speaks plain HTTP only, whichever is set first. */
+    assert_int_equal(llmb_endpoint_set_base_url(ep, "https://h/v1", &e), LLMB_OK);
+    assert_int_equal(llmb_endpoint_set_transport(ep, LLMB_TRANSPORT_BUILTIN), LLMB_ERR_INVALID);
+    assert_int_equal(llmb_endpoint_transport(ep), LLMB_TRANSPORT_LIBCURL);
+    assert_int_equal(llmb_endpoint_set_base_url(ep, "http://h:8000/v1", &e), LLMB_OK);
+    assert_int_equal(llmb_endpoint_set_transport(ep, LLMB_TRANSPORT_BUILTIN), LLMB_OK);
+    assert_int_equal(llmb_endpoint_set_base_url(ep, "https://h/v1", &e), LLMB_ERR_INVALID);
+    assert_non_null(strstr(e.text, "plain HTTP only"));
+    assert_string_equal(llmb_endpoint_base_url(ep), "http://h:8000/v1");
     llmb_endpoint_free(ep);
 }
 

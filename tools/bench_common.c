@@ -227,8 +227,8 @@ static int make_endpoint(const bench_opts *o, llmb_endpoint **out)
     if (o->transport) {
         llmb_transport t = LLMB_TRANSPORT_AUTO;
         llmb_transport_from_name(o->transport, &t);
-        llmb_endpoint_set_transport(ep, t);
-        if (t == LLMB_TRANSPORT_BUILTIN && strncmp(llmb_endpoint_base_url(ep), "http://", 7) != 0) {
+        /* A known name is refused only for builtin with a URL that is not http://. */
+        if (llmb_endpoint_set_transport(ep, t) != LLMB_OK) {
             tool_usage_error(o->tool, "--transport builtin speaks plain HTTP only: use an http:// "
                                       "--base-url, or --transport libcurl");
             goto usage;

@@ -115,8 +115,8 @@ LLMB_API int llmb_endpoint_insecure(const llmb_endpoint *ep);
 
 /**
  * Choose the transport (default LLMB_TRANSPORT_AUTO). LLMB_ERR_INVALID for an
- * unknown value; BUILTIN with an https:// base URL is refused when a runner
- * is made.
+ * unknown value, or for BUILTIN while the base URL is not plain http:// (and
+ * with BUILTIN chosen, llmb_endpoint_set_base_url refuses such a URL).
  */
 LLMB_API llmb_status llmb_endpoint_set_transport(llmb_endpoint *ep, llmb_transport t);
 LLMB_API llmb_transport llmb_endpoint_transport(const llmb_endpoint *ep);
