@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "http.h"
+#include "loopback.h"
 #include "llmbench/clock.h"
 
 #define BODY "data: {\"x\":1}\n\ndata: [DONE]\n\n"
@@ -136,20 +137,10 @@ static void *server_main(void *arg)
 
 static void server_up(server *s, int close_after, int silent)
 {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
     memset(s, 0, sizeof *s);
     s->close_after = close_after;
     s->silent = silent;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s->fd >= 0);
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(s->fd, 16), 0);
-    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
-    s->port = ntohs(a.sin_port);
+    s->fd = loopback_socket(16, &s->port);
     assert_int_equal(pthread_create(&s->th, NULL, server_main, s), 0);
 }
 
@@ -342,18 +333,12 @@ static void test_http_builtin_failures(void **state)
     llmb_error e;
     outcome o;
     int fd;
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
+    unsigned port;
     (void)state;
     assert_int_equal(llmbi_http_new(&h, &e), LLMB_OK);
     /* A port nobody listens on: bound, never listening. */
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    fetch(h, ntohs(a.sin_port), LLMB_TRANSPORT_BUILTIN, 0, &o);
+    fd = loopback_socket(0, &port);
+    fetch(h, port, LLMB_TRANSPORT_BUILTIN, 0, &o);
     close(fd);
     assert_int_equal(o.res.error_class, LLMB_FAIL_CONNECT);
     assert_non_null(strstr(o.message, "cannot connect"));

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "loopback.h"
 #include "llmbench/clock.h"
 #include "llmbench/mock.h"
 #include "llmbench/runner.h"
@@ -376,17 +377,7 @@ static void *script_main(void *arg)
 
 static void script_up(script *s, const char *response, double hold_s)
 {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s->fd >= 0);
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(s->fd, 8), 0);
-    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
-    s->port = ntohs(a.sin_port);
+    s->fd = loopback_socket(8, &s->port);
     s->response = response;
     s->response_len = strlen(response);
     s->hold_s = hold_s;

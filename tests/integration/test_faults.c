@@ -22,6 +22,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "../loopback.h"
 #include "harness.h"
 
 typedef struct fault_case {
@@ -218,18 +219,8 @@ static void *plain_main(void *arg)
 
 static void plain_up(plain_server *p)
 {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
     memset(p, 0, sizeof *p);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    p->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(p->fd >= 0);
-    assert_int_equal(bind(p->fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(p->fd, 16), 0);
-    assert_int_equal(getsockname(p->fd, (struct sockaddr *)&a, &len), 0);
-    p->port = ntohs(a.sin_port);
+    p->fd = loopback_socket(16, &p->port);
     assert_int_equal(pthread_create(&p->th, NULL, plain_main, p), 0);
 }
 
