@@ -191,6 +191,16 @@ static int heap_update(llmbi_h1 *t, h1_req *r)
 
 /* ---- Connections ---- */
 
+/* A connection that waits for bytes is watched edge-triggered: each arrival
+ * reports it once, and receive() reads until a short read, which on TCP means
+ * the socket was drained (bytes that come later report themselves again),
+ * or, when the report says the peer has closed or failed, until the read
+ * that says so. A level-triggered watch would make the kernel poll every
+ * socket it reported once more at the next wait, only to find it empty: a
+ * cost per event. */
+#define RX_INTEREST (EPOLLIN | EPOLLRDHUP | EPOLLET)
+#define RX_ENDED    (EPOLLRDHUP | EPOLLHUP | EPOLLERR)
+
 static int set_interest(llmbi_h1 *t, h1_conn *c, uint32_t events)
 {
     struct epoll_event ev;
@@ -226,7 +236,7 @@ static void conn_release(llmbi_h1 *t, h1_conn *c, int keep)
     if (c->req)
         c->req->c = NULL;
     c->req = NULL;
-    if (!keep || set_interest(t, c, EPOLLIN) != 0) {
+    if (!keep || set_interest(t, c, RX_INTEREST) != 0) {
         conn_close(t, c);
         return;
     }
@@ -349,7 +359,7 @@ static void send_some(llmbi_h1 *t, h1_req *r)
         return;
     }
     r->state = ST_RECEIVING;
-    if (set_interest(t, c, EPOLLIN) != 0)
+    if (set_interest(t, c, RX_INTEREST) != 0)
         finish(t, r, LLMB_FAIL_OTHER, "cannot watch a connection: %s", strerror(errno));
     else if (heap_update(t, r) != 0)
         finish(t, r, LLMB_FAIL_OTHER, "out of memory");
@@ -488,7 +498,7 @@ static uint64_t arrival(const llmbi_h1 *t, struct msghdr *m, uint64_t now)
     return now;
 }
 
-static void receive(llmbi_h1 *t, h1_req *r)
+static void receive(llmbi_h1 *t, h1_req *r, uint32_t events)
 {
     for (;;) {
         union {
@@ -531,8 +541,10 @@ static void receive(llmbi_h1 *t, h1_req *r)
         res = llmbi_h1_feed(&r->ps, t->buf, (size_t)n, &parse_cb, r, &used);
         switch (res) {
         case LLMBI_H1_DONE:
-            /* Bytes after the response: the connection is not to be trusted again. */
-            complete(t, r, used == (size_t)n);
+            /* Bytes after the response, or a full read that may have left
+             * some unread (no edge would tell of them): the connection is
+             * not to be trusted again. */
+            complete(t, r, used == (size_t)n && (size_t)n < sizeof t->buf);
             return;
         case LLMBI_H1_ABORT:
             finish(t, r, LLMB_FAIL_NONE, NULL);
@@ -543,8 +555,8 @@ static void receive(llmbi_h1 *t, h1_req *r)
         default:
             break;
         }
-        if ((size_t)n < sizeof t->buf)
-            return; /* most likely all there was; epoll says if more came */
+        if ((size_t)n < sizeof t->buf && !(events & RX_ENDED))
+            return; /* drained: what comes later is a new edge */
     }
 }
 
@@ -600,7 +612,7 @@ void llmbi_h1_event(llmbi_h1 *t, uint64_t data, uint32_t events)
         send_some(t, r);
         break;
     case ST_RECEIVING:
-        receive(t, r);
+        receive(t, r, events);
         break;
     default:
         break;

@@ -2,7 +2,8 @@
  * The transports (http.c with libcurl, h1.c built in) against a small server
  * on loopback: the same responses through both, kept-alive connections
  * reused, a kept-alive connection the server had closed retried on a new
- * one, refused connections, timeouts, and cancelling.
+ * one, refused connections, timeouts, and cancelling; responses larger than
+ * one read, kept alive or ended by the server's close.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,10 +33,65 @@ typedef struct server {
     int close_after; /* close each connection after one response, saying nothing */
     int silent;      /* read requests, answer nothing */
     int paced;       /* the second event 50 ms after the first */
+    int big;         /* BIG_CHUNKED or BIG_CLOSED: a response of many reads */
     atomic_int stop;
     atomic_int accepts, requests;
     pthread_t th;
 } server;
+
+enum { BIG_CHUNKED = 1, BIG_CLOSED };
+#define BIG_EVENTS 12000 /* about 280 KiB of events: several of the client's reads */
+
+/* The big response's body, its events one after another, and its head. */
+static char *big_body(size_t *len)
+{
+    size_t cap = (size_t)BIG_EVENTS * 32 + 32, n = 0;
+    char *b = malloc(cap);
+    assert_non_null(b);
+    for (int i = 0; i < BIG_EVENTS; i++)
+        n += (size_t)snprintf(b + n, cap - n, "data: {\"x\":%d}\n\n", i);
+    n += (size_t)snprintf(b + n, cap - n, "data: [DONE]\n\n");
+    *len = n;
+    return b;
+}
+
+static void send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+        if (k <= 0)
+            return; /* the client left */
+        p += k;
+        n -= (size_t)k;
+    }
+}
+
+/* The big response: one chunk of the whole body, or, for BIG_CLOSED, a body
+ * that only the server's close ends. Its last 200 bytes go 30 ms after the
+ * rest, just before the close. */
+static void send_big(int fd, int how)
+{
+    size_t len;
+    char *body = big_body(&len), head[160];
+    int n =
+        snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n%s\r\n",
+                 how == BIG_CLOSED ? "Connection: close\r\n" : "Transfer-Encoding: chunked\r\n");
+    size_t total = (size_t)n + len + 32, off = (size_t)n;
+    char *all = malloc(total);
+    assert_non_null(all);
+    memcpy(all, head, (size_t)n);
+    if (how == BIG_CHUNKED)
+        off += (size_t)snprintf(all + off, total - off, "%zx\r\n", len);
+    memcpy(all + off, body, len);
+    off += len;
+    if (how == BIG_CHUNKED)
+        off += (size_t)snprintf(all + off, total - off, "\r\n0\r\n\r\n");
+    send_all(fd, all, off - 200);
+    usleep(30000);
+    send_all(fd, all + off - 200, 200);
+    free(all);
+    free(body);
+}
 
 /* One request head and its Content-Length body from buf[0, *len); 1 when whole. */
 static int take_request(char *buf, size_t *len)
@@ -110,6 +166,12 @@ static void *server_main(void *arg)
                 atomic_fetch_add(&s->requests, 1);
                 if (s->silent)
                     continue;
+                if (s->big) {
+                    send_big(conns[i], s->big);
+                    if (s->big == BIG_CLOSED)
+                        lens[i] = SIZE_MAX; /* closed below */
+                    break;
+                }
                 if (s->paced) {
                     /* Cut after the first event's chunk. */
                     size_t first = (size_t)(strstr(reply, "e\r\n") - reply);
@@ -152,7 +214,12 @@ static void server_down(server *s)
 }
 
 typedef struct outcome {
-    int sleep_after_first; /* ms the handler sleeps after the first bytes: a busy loop */
+    int sleep_ms;   /* the handler sleeps this long once, a busy loop, */
+    size_t busy_at; /* when this many bytes have come (0: at the first) */
+    int slept;
+    int count_only; /* only count the body's bytes and hash them */
+    size_t total;
+    uint64_t hash;
     uint64_t data_ns[8];
     int n_data;
     int done;
@@ -177,13 +244,22 @@ static int on_data(void *user, const char *p, size_t n, uint64_t t_ns)
 {
     outcome *o = user;
     assert_true(t_ns > 0 && t_ns <= llmb_now_ns());
-    assert_true(o->body_len + n < sizeof o->body);
-    memcpy(o->body + o->body_len, p, n);
-    o->body_len += n;
+    if (o->count_only) {
+        for (size_t i = 0; i < n; i++)
+            o->hash = (o->hash ^ (unsigned char)p[i]) * 1099511628211ULL;
+    } else {
+        assert_true(o->body_len + n < sizeof o->body);
+        memcpy(o->body + o->body_len, p, n);
+        o->body_len += n;
+    }
+    o->total += n;
     if (o->n_data < 8)
         o->data_ns[o->n_data] = t_ns;
-    if (o->n_data++ == 0 && o->sleep_after_first)
-        usleep((useconds_t)o->sleep_after_first * 1000);
+    o->n_data++;
+    if (o->sleep_ms && !o->slept && o->total >= o->busy_at) {
+        o->slept = 1;
+        usleep((useconds_t)o->sleep_ms * 1000);
+    }
     return 0;
 }
 
@@ -197,16 +273,22 @@ static void on_done(void *user, const llmbi_http_result *res)
 
 static const llmbi_http_handlers handlers = {on_response, on_data, on_done};
 
-/* One request to the server, run to its end (or 5 s). */
-static void fetch_busy(llmbi_http *h, unsigned port, llmb_transport tr, double timeout_s,
-                       int sleep_ms, outcome *o)
+#define FNV_OFFSET 14695981039346656037ULL
+
+static void outcome_init(outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    o->hash = FNV_OFFSET;
+}
+
+/* One request to the server, run to its end (or 5 s); o set up before. */
+static void fetch_into(llmbi_http *h, unsigned port, llmb_transport tr, double timeout_s,
+                       outcome *o)
 {
     char url[64];
     llmbi_http_spec spec;
     llmb_error e;
     uint64_t give_up = llmb_now_ns() + 5 * LLMB_NS_PER_S;
-    memset(o, 0, sizeof *o);
-    o->sleep_after_first = sleep_ms;
     memset(&spec, 0, sizeof spec);
     snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/x", port);
     spec.url = url;
@@ -219,6 +301,15 @@ static void fetch_busy(llmbi_http *h, unsigned port, llmb_transport tr, double t
     while (!o->done && llmb_now_ns() < give_up)
         assert_int_equal(llmbi_http_poll(h, llmb_now_ns() + 50 * LLMB_NS_PER_MS, &e), LLMB_OK);
     assert_int_equal(o->done, 1);
+}
+
+/* The same, the handler sleeping sleep_ms after the first bytes. */
+static void fetch_busy(llmbi_http *h, unsigned port, llmb_transport tr, double timeout_s,
+                       int sleep_ms, outcome *o)
+{
+    outcome_init(o);
+    o->sleep_ms = sleep_ms;
+    fetch_into(h, port, tr, timeout_s, o);
 }
 
 static void fetch(llmbi_http *h, unsigned port, llmb_transport tr, double timeout_s, outcome *o)
@@ -324,6 +415,54 @@ static void test_http_builtin_arrival_is_the_kernels(void **state)
                  (double)gap / 1e6);
     llmbi_http_free(h);
     server_down(&s);
+}
+
+static void test_http_big_responses(void **state)
+{
+    /* A response of many reads, whole on each transport: kept alive and the
+     * connection used again, or ended only by the server's close. Once
+     * straight through; once with the loop busy 60 ms after the first bytes;
+     * once busy 60 ms when all but the last 200 bytes have come, so that
+     * those and the close arrive together while it is busy: the close must
+     * still be seen. */
+    static const llmb_transport trs[] = {LLMB_TRANSPORT_BUILTIN, LLMB_TRANSPORT_LIBCURL};
+    size_t len;
+    char *body = big_body(&len);
+    uint64_t want = FNV_OFFSET;
+    for (size_t i = 0; i < len; i++)
+        want = (want ^ (unsigned char)body[i]) * 1099511628211ULL;
+    free(body);
+    (void)state;
+    for (int how = BIG_CHUNKED; how <= BIG_CLOSED; how++) {
+        for (size_t t = 0; t < 2; t++) {
+            server s;
+            llmbi_http *h;
+            llmb_error e;
+            outcome o;
+            server_up(&s, 0, 0);
+            s.big = how;
+            assert_int_equal(llmbi_http_new(&h, &e), LLMB_OK);
+            for (int k = 0; k < 3; k++) {
+                outcome_init(&o);
+                o.count_only = 1;
+                o.sleep_ms = k ? 60 : 0;
+                o.busy_at = k == 2 ? len - 200 : 0;
+                fetch_into(h, s.port, trs[t], 0, &o);
+                if (o.res.error_class != LLMB_FAIL_NONE)
+                    fail_msg("big response %d, transport %zu, request %d: %s", how, t, k,
+                             o.message);
+                assert_int_equal(o.status, 200);
+                assert_int_equal(o.total, len);
+                assert_true(o.hash == want);
+            }
+            assert_int_equal(llmbi_http_active(h), 0);
+            llmbi_http_free(h);
+            server_down(&s);
+            assert_int_equal(atomic_load(&s.requests), 3);
+            if (how == BIG_CLOSED)
+                assert_int_equal(atomic_load(&s.accepts), 3);
+        }
+    }
 }
 
 static void test_http_builtin_failures(void **state)
@@ -448,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_http_builtin_reuses_connections),
         cmocka_unit_test(test_http_builtin_retries_closed_keepalive),
         cmocka_unit_test(test_http_builtin_arrival_is_the_kernels),
+        cmocka_unit_test(test_http_big_responses),
         cmocka_unit_test(test_http_builtin_failures),
         cmocka_unit_test(test_http_builtin_cancel),
         cmocka_unit_test(test_http_blocking_get),
