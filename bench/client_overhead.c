@@ -403,6 +403,14 @@ typedef struct arrival {
     double itl_mean_ms;
 } arrival;
 
+/* The stretch of a level while all its streams are in flight, and the
+ * client's CPU time and the clock at its two ends. */
+typedef struct full_window {
+    uint64_t from_ns, to_ns; /* planned, from the run's start */
+    double cpu_a, cpu_b;
+    uint64_t t_a, t_b; /* CLOCK_MONOTONIC when cpu_a, cpu_b were read; 0 = not yet */
+} full_window;
+
 typedef struct bench_run {
     arrival *by_request; /* index = request number */
     uint64_t requests;
@@ -412,7 +420,49 @@ typedef struct bench_run {
     long peak_rss_kib;
     long base_rss_kib;
     uint64_t errors;
+    full_window full;
 } bench_run;
+
+static double cpu_seconds(void);
+
+/* Starts spread `interval_ns` apart, each stream `stream_ns` long: all
+ * `streams` are in flight from the start of the streams-th until the first
+ * end with no start after it; a twentieth of a stream's length is left out
+ * at each end (ramp effects, the first token's wait). */
+static full_window full_window_of(unsigned streams, uint64_t requests, uint64_t interval_ns,
+                                  uint64_t stream_ns)
+{
+    full_window w;
+    memset(&w, 0, sizeof w);
+    w.from_ns = (streams - 1) * interval_ns + stream_ns / 20;
+    w.to_ns = (requests - streams) * interval_ns + stream_ns - stream_ns / 20;
+    return w;
+}
+
+/* Reads the CPU time at the window's ends as the run goes by them. */
+static void full_window_tick(full_window *w, uint64_t elapsed_ns, uint64_t now)
+{
+    if (elapsed_ns >= w->from_ns && !w->t_a) {
+        w->cpu_a = cpu_seconds();
+        w->t_a = now;
+    } else if (elapsed_ns <= w->to_ns && w->t_a) {
+        w->cpu_b = cpu_seconds();
+        w->t_b = now;
+    }
+}
+
+/* CPU microseconds per event inside the window, NAN when it was too short. */
+static double full_window_cpu_us(const full_window *w, size_t events)
+{
+    if (!w->t_b || events == 0)
+        return NAN;
+    return (w->cpu_b - w->cpu_a) / (double)events * 1e6;
+}
+
+static int in_window(const full_window *w, uint64_t t)
+{
+    return w->t_b && t >= w->t_a && t <= w->t_b;
+}
 
 static long rss_kib(void)
 {
@@ -455,6 +505,7 @@ static void on_record(const llmb_record *r, void *user)
 static void on_progress(const llmb_progress *p, void *user)
 {
     bench_run *b = user;
+    full_window_tick(&b->full, p->elapsed_ns, now_ns());
     if (p->in_flight > b->peak_in_flight) {
         b->peak_in_flight = p->in_flight;
         b->peak_rss_kib = rss_kib();
@@ -541,13 +592,14 @@ static void run_streams(unsigned streams, double ttft_ms, double itl_ms, unsigne
     size_t n_log, nd = 0, nt = 0, ni = 0;
     sent_event *log;
     uint64_t t0, t1, events = 0;
-    size_t early = 0, n_reach = 0;
+    size_t early = 0, n_reach = 0, full_events = 0;
     double earliest = 0, reach_sum = 0;
 
     snprintf(log_path, sizeof log_path, "/tmp/llmb_bench_stub_%d.log", (int)getpid());
     memset(&b, 0, sizeof b);
     b.requests = requests;
     b.by_request = calloc(requests + 1, sizeof *b.by_request);
+    b.full = full_window_of(streams, requests, llmb_s_to_ns(interval), llmb_s_to_ns(stream_s));
     pid = stub_start(&cfg, &port);
     ep = endpoint_for(port);
     if (llmb_schedule_interval(interval, &sched, &e) != LLMB_OK) {
@@ -608,6 +660,8 @@ static void run_streams(unsigned streams, double ttft_ms, double itl_ms, unsigne
     for (uint64_t r = 1; r <= requests; r++) {
         arrival *a = &b.by_request[r];
         events += a->n;
+        for (size_t i = 0; a->chunks && i < a->n; i++)
+            full_events += (size_t)in_window(&b.full, a->chunks[i]);
         if (a->ok && !isnan(a->ttft_ms))
             ttfts[nt++] = a->ttft_ms;
         if (a->ok && !isnan(a->itl_mean_ms))
@@ -636,6 +690,9 @@ static void run_streams(unsigned streams, double ttft_ms, double itl_ms, unsigne
         if (n_reach)
             printf("        (a request reached the stub's loop %.2f ms after its send, mean)\n",
                    reach_sum / (double)n_reach);
+        if (full_events)
+            printf("        (while all %u were in flight: %.2f CPU us per event, %zu events)\n",
+                   streams, full_window_cpu_us(&b.full, full_events), full_events);
         if (early)
             printf("        (%zu stamped before the stub's reading, by up to %.1f us)\n", early,
                    -earliest);
@@ -673,9 +730,10 @@ static void run_bare(unsigned streams, double ttft_ms, double itl_ms, unsigned t
     static const char marker[] = "\"content\"";
     unsigned port;
     pid_t pid;
-    uint64_t t0;
+    uint64_t t0, next_tick;
     double cpu0, cpu1, *delays;
-    size_t events = 0, n_log, nd = 0;
+    size_t events = 0, n_log, nd = 0, full_events = 0;
+    full_window full = full_window_of(streams, total, interval_ns, llmb_s_to_ns(stream_s));
     sent_event *log;
     char buf[65536];
 
@@ -683,10 +741,16 @@ static void run_bare(unsigned streams, double ttft_ms, double itl_ms, unsigned t
     pid = stub_start(&cfg, &port);
     cpu0 = cpu_seconds();
     t0 = now_ns();
+    next_tick = t0;
     while (done < total) {
         struct epoll_event evs[256];
         uint64_t now = now_ns();
         int n, timeout = -1;
+        if (now >= next_tick) {
+            /* As often as the runner's progress: a tenth of a second. */
+            full_window_tick(&full, now - t0, now);
+            next_tick += 100 * LLMB_NS_PER_MS;
+        }
         while (started < total && now >= t0 + started * interval_ns) {
             struct sockaddr_in a;
             char req[256];
@@ -747,11 +811,16 @@ static void run_bare(unsigned streams, double ttft_ms, double itl_ms, unsigned t
         events++;
         if (e->index < st[e->request].next && st[e->request].at[e->index] >= e->t_ns)
             delays[nd++] = (double)(st[e->request].at[e->index] - e->t_ns) / 1e3;
+        if (e->index < st[e->request].next)
+            full_events += (size_t)in_window(&full, st[e->request].at[e->index]);
     }
     qsort(delays, nd, sizeof *delays, cmp_double);
     printf("%7u %8zu %9s %8.1f %8.1f %9.1f   bare epoll reader: %.2f CPU us per event\n", streams,
            events, "", llmb_percentile(delays, nd, 50), llmb_percentile(delays, nd, 99),
            nd ? delays[nd - 1] : NAN, events ? (cpu1 - cpu0) / (double)events * 1e6 : NAN);
+    if (full_events)
+        printf("        (while all %u were in flight: %.2f CPU us per event, %zu events)\n",
+               streams, full_window_cpu_us(&full, full_events), full_events);
     fflush(stdout);
     for (unsigned i = 0; i <= total; i++)
         free(st[i].at);
