@@ -11,9 +11,10 @@
  *
  * Printed per level: streams in flight, events, events/s, added delay
  * (arrival - stub send) p50/p99/max, measured TTFT and inter-token gap against
- * the configured ones, client CPU per 1,000 events, memory per in-flight
- * stream, errors; then, for open-loop rates, the achieved rate against the
- * target. Every run is bounded in count and time, and the stub is ended by
+ * the configured ones, client CPU per event (over the whole level, and while
+ * all its streams were in flight), memory per in-flight stream, errors; then
+ * the same for a bare epoll reader, the floor; then, for open-loop rates, the
+ * achieved rate against the target. Every run is bounded in count and time, and the stub is ended by
  * its PID.
  */
 #include <arpa/inet.h>
