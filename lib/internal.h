@@ -65,10 +65,4 @@ static inline int llmbi_grow(void **p, size_t *cap, size_t need, size_t elem, si
         (item)->prev = (item)->next = NULL;                                                        \
     } while (0)
 
-/** Open `path` for writing, "-" meaning standard output. NULL, with *err
- *  "cannot write PATH: reason", if it cannot be opened. */
-FILE *llmbi_open_output(const char *path, llmb_error *err);
-/** Flush, and close unless it is standard output; 0, or the first errno. */
-int llmbi_close_output(FILE *fp);
-
 #endif /* LLMB_INTERNAL_H */

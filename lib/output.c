@@ -8,7 +8,7 @@
 
 #include "internal.h"
 
-FILE *llmbi_open_output(const char *path, llmb_error *err)
+FILE *llmb_output_open(const char *path, llmb_error *err)
 {
     FILE *fp;
     if (strcmp(path, "-") == 0)
@@ -19,7 +19,7 @@ FILE *llmbi_open_output(const char *path, llmb_error *err)
     return fp;
 }
 
-int llmbi_close_output(FILE *fp)
+int llmb_output_close(FILE *fp)
 {
     int e = 0;
     if (fflush(fp) != 0)

@@ -98,7 +98,7 @@ llmb_status llmb_results_open(const char *path, const llmb_results_meta *meta,
         goto nomem;
     if (meta && meta->has_level)
         snprintf(w->level, sizeof w->level, "%.10g", meta->level);
-    w->fp = llmbi_open_output(path, err);
+    w->fp = llmb_output_open(path, err);
     if (!w->fp) {
         llmb_results_close(w, NULL);
         return LLMB_ERR_IO;
@@ -240,7 +240,7 @@ llmb_status llmb_results_close(llmb_results_writer *w, llmb_error *err)
     if (!w)
         return LLMB_OK;
     if (w->fp) {
-        int e = llmbi_close_output(w->fp);
+        int e = llmb_output_close(w->fp);
         if (e && !w->io_errno)
             w->io_errno = e;
     }

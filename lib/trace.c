@@ -26,7 +26,7 @@ llmb_status llmb_trace_open(const char *path, llmb_trace **out, llmb_error *err)
         llmbi_error_set(err, "out of memory");
         return LLMB_ERR_NOMEM;
     }
-    t->fp = llmbi_open_output(path, err);
+    t->fp = llmb_output_open(path, err);
     if (!t->fp) {
         free(t->path);
         free(t);
@@ -125,7 +125,7 @@ llmb_status llmb_trace_close(llmb_trace *t, llmb_error *err)
     if (!t)
         return LLMB_OK;
     {
-        int e = llmbi_close_output(t->fp);
+        int e = llmb_output_close(t->fp);
         if (e && !t->io_errno)
             t->io_errno = e;
     }

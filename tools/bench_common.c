@@ -304,8 +304,7 @@ static void describe_level(FILE *fp, const bench_opts *o, const llmb_endpoint *e
 typedef struct outputs {
     llmb_summary *levels; /* a sweep's summaries, for the table at the end */
     FILE *summary_fp;     /* JSON: one object, or an array over a sweep */
-    int summary_own;
-    FILE *sweep_fp; /* one CSV row per level */
+    FILE *sweep_fp;       /* one CSV row per level */
     int summary_failed;
     int sweep_failed;
 } outputs;
@@ -452,18 +451,23 @@ out:
     return rc;
 }
 
-static FILE *open_out(const char *tool, const char *opt, const char *path, int *own)
+static FILE *open_out(const char *tool, const char *opt, const char *path)
 {
-    FILE *fp;
-    *own = 0;
-    if (strcmp(path, "-") == 0)
-        return stdout;
-    fp = fopen(path, "w");
+    llmb_error e;
+    FILE *fp = llmb_output_open(path, &e);
     if (!fp)
-        tool_error(tool, "%s: cannot write %s: %s", opt, path, strerror(errno));
-    else
-        *own = 1;
+        tool_error(tool, "%s: %s", opt, e.text);
     return fp;
+}
+
+/* Flushes and closes (standard output: flushes) what open_out opened; 0 when
+ * all of it was written. */
+static int close_out(const char *tool, const char *path, FILE *fp, int failed)
+{
+    int err_no = llmb_output_close(fp);
+    if (err_no && !failed)
+        tool_error(tool, "cannot write %s: %s", path, strerror(err_no));
+    return err_no || failed ? -1 : 0;
 }
 
 int tool_bench_main(int argc, char **argv, tool_mode mode)
@@ -476,7 +480,6 @@ int tool_bench_main(int argc, char **argv, tool_mode mode)
     llmb_error e;
     size_t levels;
     int rc = TOOL_EXIT_OK;
-    int sweep_own = 0;
     size_t done_levels = 0;
     int p;
 
@@ -520,13 +523,11 @@ int tool_bench_main(int argc, char **argv, tool_mode mode)
         rc = TOOL_EXIT_FAILED;
         goto out;
     }
-    if (o.summary &&
-        !(out.summary_fp = open_out(o.tool, "--summary", o.summary, &out.summary_own))) {
+    if (o.summary && !(out.summary_fp = open_out(o.tool, "--summary", o.summary))) {
         rc = TOOL_EXIT_FAILED;
         goto out;
     }
-    if (o.sweep_output &&
-        !(out.sweep_fp = open_out(o.tool, "--sweep-output", o.sweep_output, &sweep_own))) {
+    if (o.sweep_output && !(out.sweep_fp = open_out(o.tool, "--sweep-output", o.sweep_output))) {
         rc = TOOL_EXIT_FAILED;
         goto out;
     }
@@ -560,18 +561,9 @@ int tool_bench_main(int argc, char **argv, tool_mode mode)
     if (out.summary_fp && levels > 1 && !out.summary_failed && fputs("]\n", out.summary_fp) == EOF)
         out.summary_failed = 1;
 out:
-    if (out.summary_fp && (fflush(out.summary_fp) != 0 || out.summary_failed)) {
-        if (!out.summary_failed)
-            tool_error(o.tool, "cannot write %s: %s", o.summary, strerror(errno));
+    if (out.summary_fp && close_out(o.tool, o.summary, out.summary_fp, out.summary_failed) != 0)
         rc = TOOL_EXIT_FAILED;
-    }
-    if (out.summary_own && fclose(out.summary_fp) != 0 && !out.summary_failed) {
-        tool_error(o.tool, "cannot write %s: %s", o.summary, strerror(errno));
-        rc = TOOL_EXIT_FAILED;
-    }
-    if (out.sweep_fp && (fflush(out.sweep_fp) != 0 || out.sweep_failed))
-        rc = TOOL_EXIT_FAILED;
-    if (sweep_own && fclose(out.sweep_fp) != 0)
+    if (out.sweep_fp && close_out(o.tool, o.sweep_output, out.sweep_fp, out.sweep_failed) != 0)
         rc = TOOL_EXIT_FAILED;
     if (ctx.trace && (llmb_trace_close(ctx.trace, &e) != LLMB_OK || ctx.trace_failed)) {
         if (!ctx.trace_failed)

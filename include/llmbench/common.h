@@ -9,6 +9,8 @@
 #ifndef LLMBENCH_COMMON_H
 #define LLMBENCH_COMMON_H
 
+#include <stdio.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -51,6 +53,20 @@ typedef struct llmb_error {
     unsigned long column;
     char text[LLMB_ERROR_TEXT_SIZE];
 } llmb_error;
+
+/**
+ * Opens a file to write results into: `path`, or standard output when it is
+ * "-". NULL, with err "cannot write PATH: reason", when it cannot be opened.
+ * The library's own writers (CSV, trace) open their files this way.
+ */
+LLMB_API FILE *llmb_output_open(const char *path, llmb_error *err);
+
+/**
+ * Flushes an output from llmb_output_open and closes it, unless it is
+ * standard output (flushed only). Returns 0, or the errno of the first
+ * failure (a write that failed late, on a full disk, shows here).
+ */
+LLMB_API int llmb_output_close(FILE *fp);
 
 #ifdef __cplusplus
 }
