@@ -14,8 +14,8 @@
  * the configured ones, client CPU per event (over the whole level, and while
  * all its streams were in flight), memory per in-flight stream, errors; then
  * the same for a bare epoll reader, the floor; then, for open-loop rates, the
- * achieved rate against the target. Every run is bounded in count and time, and the stub is ended by
- * its PID.
+ * achieved rate against the target. Every run is bounded in count and time,
+ * and the stub is ended by its PID.
  */
 #include <arpa/inet.h>
 #include <errno.h>
