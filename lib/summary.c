@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,28 @@ static void pct_name(double p, char *buf, size_t size)
         snprintf(buf, size, "p%.0f", p);
     else
         snprintf(buf, size, "p%g", p);
+}
+
+/* The summary's latency statistics, in the order every output gives them:
+ * the JSON key's stem, the table's row label, where the numbers are. The
+ * corrected rows count from the intended send: they differ from the raw ones
+ * when sends were late. */
+static const struct {
+    const char *key, *label;
+    size_t offset;
+} stats[] = {
+    {"ttft", "TTFT", offsetof(llmb_summary, ttft_ms)},
+    {"tpot", "TPOT", offsetof(llmb_summary, tpot_ms)},
+    {"itl", "ITL", offsetof(llmb_summary, itl_ms)},
+    {"e2el", "E2E", offsetof(llmb_summary, e2el_ms)},
+    {"corrected_ttft", "TTFT (corr.)", offsetof(llmb_summary, corrected_ttft_ms)},
+    {"corrected_e2el", "E2E (corr.)", offsetof(llmb_summary, corrected_e2el_ms)},
+    {"send_delay", "Send delay", offsetof(llmb_summary, send_delay_ms)},
+};
+
+static const llmb_stat *stat_at(const llmb_summary *s, size_t i)
+{
+    return (const llmb_stat *)(const void *)((const char *)s + stats[i].offset);
 }
 
 static void put_stat(json_t *o, const char *name, const llmb_stat *st, const llmb_summary *s)
@@ -216,20 +239,10 @@ static json_t *summary_json(const llmb_summary *s, const llmb_run_info *info)
     json_object_set_new(o, "max_concurrent_requests",
                         json_integer((json_int_t)s->max_concurrent_requests));
     json_object_set_new(o, "peak_in_flight", json_integer((json_int_t)s->peak_in_flight));
-    put_stat(o, "ttft", &s->ttft_ms, s);
-    put_stat(o, "tpot", &s->tpot_ms, s);
-    put_stat(o, "itl", &s->itl_ms, s);
-    put_stat(o, "e2el", &s->e2el_ms, s);
-    put_stat(o, "corrected_ttft", &s->corrected_ttft_ms, s);
-    put_stat(o, "corrected_e2el", &s->corrected_e2el_ms, s);
-    put_stat(o, "send_delay", &s->send_delay_ms, s);
-    json_object_set_new(exact, "ttft", json_boolean(s->ttft_ms.exact));
-    json_object_set_new(exact, "tpot", json_boolean(s->tpot_ms.exact));
-    json_object_set_new(exact, "itl", json_boolean(s->itl_ms.exact));
-    json_object_set_new(exact, "e2el", json_boolean(s->e2el_ms.exact));
-    json_object_set_new(exact, "corrected_ttft", json_boolean(s->corrected_ttft_ms.exact));
-    json_object_set_new(exact, "corrected_e2el", json_boolean(s->corrected_e2el_ms.exact));
-    json_object_set_new(exact, "send_delay", json_boolean(s->send_delay_ms.exact));
+    for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++) {
+        put_stat(o, stats[i].key, stat_at(s, i), s);
+        json_object_set_new(exact, stats[i].key, json_boolean(stat_at(s, i)->exact));
+    }
     json_object_set_new(o, "percentiles_exact", exact);
     return o;
 }
@@ -469,14 +482,8 @@ llmb_status llmb_summary_write_table(const llmb_summary *s, const llmb_run_info 
         fprintf(fp, " %9s", p);
     }
     fprintf(fp, " %9s\n", "max");
-    row(fp, "TTFT", &s->ttft_ms, s);
-    row(fp, "TPOT", &s->tpot_ms, s);
-    row(fp, "ITL", &s->itl_ms, s);
-    row(fp, "E2E", &s->e2el_ms, s);
-    /* From the intended send: differs from the raw rows when sends were late. */
-    row(fp, "TTFT (corr.)", &s->corrected_ttft_ms, s);
-    row(fp, "E2E (corr.)", &s->corrected_e2el_ms, s);
-    row(fp, "Send delay", &s->send_delay_ms, s);
+    for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++)
+        row(fp, stats[i].label, stat_at(s, i), s);
     fprintf(fp, "=================================================\n");
     return ferror(fp) ? LLMB_ERR_IO : LLMB_OK;
 }
