@@ -103,7 +103,7 @@ typedef struct url_parts {
 static int split_url(const char *url, url_parts *u)
 {
     const char *p, *q;
-    if (strncasecmp(url, "http://", 7) != 0)
+    if (!url || strncasecmp(url, "http://", 7) != 0)
         return -1;
     p = url + 7;
     q = p + strcspn(p, "/?#");
@@ -119,7 +119,7 @@ static int split_url(const char *url, url_parts *u)
 int llmbi_h1_url_ok(const char *url)
 {
     url_parts u;
-    return url && split_url(url, &u) == 0;
+    return split_url(url, &u) == 0;
 }
 
 static h1_origin *origin_for(llmbi_h1 *t, const url_parts *u)

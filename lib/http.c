@@ -496,12 +496,10 @@ llmb_status llmbi_http_start(llmbi_http *h, const llmbi_http_spec *spec,
     int running = 0;
     CURLMcode mc;
 
-    if (llmbi_http_builtin_for(spec->url, spec->transport, h->proxy_env))
+    /* Built in when asked for, or chosen: it refuses a URL it cannot take. */
+    if (spec->transport == LLMB_TRANSPORT_BUILTIN ||
+        llmbi_http_builtin_for(spec->url, spec->transport, h->proxy_env))
         return llmbi_h1_start(h->h1, spec, hd, user, out, err);
-    if (spec->transport == LLMB_TRANSPORT_BUILTIN) {
-        llmbi_error_set(err, "the built-in transport takes only http:// URLs without user info");
-        return LLMB_ERR_INVALID;
-    }
     r = calloc(1, sizeof *r);
     if (!r) {
         llmbi_error_set(err, "out of memory");
