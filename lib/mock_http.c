@@ -264,18 +264,9 @@ static void quote(char *dst, size_t cap, const char *src, size_t n)
 /* A decimal value in [min, max]; -1 otherwise. */
 static int parse_decimal(const char *p, size_t n, uint64_t min, uint64_t max, uint64_t *out)
 {
-    uint64_t x = 0;
-    if (n == 0 || n > 20)
+    uint64_t x;
+    if (n > 20 || llmbi_http_digits(p, n, &x) != 0)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned d;
-        if (p[i] < '0' || p[i] > '9')
-            return -1;
-        d = (unsigned)(p[i] - '0');
-        if (x > (UINT64_MAX - d) / 10)
-            return -1;
-        x = x * 10 + d;
-    }
     if (x < min || x > max)
         return -1;
     *out = x;
