@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "chart_internal.h"
+#include "fnv.h"
 #include "llmbench/chart.h"
 
 #define WHITE 0xFFFFFFFFu
@@ -380,12 +381,8 @@ static void test_chart_text_every_glyph_inks_within_its_box(void **state)
 
 static uint64_t hash_pixels(const llmb_canvas *c)
 {
-    uint64_t h = 1469598103934665603ull;
     size_t n = (size_t)llmb_canvas_width(c) * llmb_canvas_height(c) * 4;
-    const uint8_t *p = llmb_canvas_pixels(c);
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
+    return fnv1a(FNV_OFFSET, llmb_canvas_pixels(c), n);
 }
 
 static void test_chart_text_glyphs_are_distinct(void **state)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fnv.h"
 #include "http.h"
 #include "loopback.h"
 #include "llmbench/clock.h"
@@ -248,8 +249,7 @@ static int on_data(void *user, const char *p, size_t n, uint64_t t_ns)
     outcome *o = user;
     assert_true(t_ns > 0 && t_ns <= llmb_now_ns());
     if (o->count_only) {
-        for (size_t i = 0; i < n; i++)
-            o->hash = (o->hash ^ (unsigned char)p[i]) * 1099511628211ULL;
+        o->hash = fnv1a(o->hash, p, n);
     } else {
         assert_true(o->body_len + n < sizeof o->body);
         memcpy(o->body + o->body_len, p, n);
@@ -275,8 +275,6 @@ static void on_done(void *user, const llmbi_http_result *res)
 }
 
 static const llmbi_http_handlers handlers = {on_response, on_data, on_done};
-
-#define FNV_OFFSET 14695981039346656037ULL
 
 static void outcome_init(outcome *o)
 {
@@ -431,9 +429,7 @@ static void test_http_big_responses(void **state)
     static const llmb_transport trs[] = {LLMB_TRANSPORT_BUILTIN, LLMB_TRANSPORT_LIBCURL};
     size_t len;
     char *body = big_body(&len);
-    uint64_t want = FNV_OFFSET;
-    for (size_t i = 0; i < len; i++)
-        want = (want ^ (unsigned char)body[i]) * 1099511628211ULL;
+    uint64_t want = fnv1a(FNV_OFFSET, body, len);
     free(body);
     (void)state;
     for (int how = BIG_CHUNKED; how <= BIG_CLOSED; how++) {

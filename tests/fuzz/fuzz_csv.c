@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fnv.h"
 #include "llmbench/csv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -19,11 +20,10 @@ static int count_row(void *user, const char *const *f, const size_t *l, size_t n
     uint64_t *h = user;
     (void)f;
     for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < l[i]; j++)
-            *h = (*h ^ (unsigned char)f[i][j]) * 1099511628211ULL;
-        *h = (*h ^ 0x100) * 1099511628211ULL;
+        *h = fnv1a(*h, f[i], l[i]);
+        *h = (*h ^ 0x100) * FNV_PRIME; /* a field's end: no byte's value */
     }
-    *h = (*h ^ line) * 1099511628211ULL;
+    *h = (*h ^ line) * FNV_PRIME;
     return 0;
 }
 
@@ -35,7 +35,7 @@ static llmb_status parse(const uint8_t *data, size_t size, size_t piece, uint64_
     size_t off = 0;
     if (!p)
         abort();
-    *h = 1469598103934665603ULL;
+    *h = FNV_OFFSET;
     while (st == LLMB_OK && off < size) {
         size_t n = piece < size - off ? piece : size - off;
         st = llmb_csv_parser_feed(p, (const char *)data + off, n, &e);

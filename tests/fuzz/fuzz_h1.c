@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fnv.h"
 #include "h1_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -22,9 +23,7 @@ typedef struct digest {
 
 static void mix(digest *d, const void *p, size_t n)
 {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        d->h = (d->h ^ b[i]) * 1099511628211ULL; /* FNV-1a */
+    d->h = fnv1a(d->h, p, n);
 }
 
 static void on_head(void *user, const llmbi_h1_parser *p)
@@ -55,7 +54,7 @@ static llmbi_h1_result parse(const uint8_t *data, size_t size, const uint8_t *cu
     llmbi_h1_result res = LLMBI_H1_MORE;
     size_t at = 0, k = 0;
     memset(d, 0, sizeof *d);
-    d->h = 1469598103934665603ULL;
+    d->h = FNV_OFFSET;
     llmbi_h1_parser_init(&p);
     while (at < size && res == LLMBI_H1_MORE) {
         size_t n = n_cuts ? (size_t)cuts[k++ % n_cuts] + 1 : size - at, used = 0;

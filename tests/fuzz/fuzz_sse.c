@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fnv.h"
 #include "sse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -19,9 +20,7 @@ typedef struct digest {
 
 static void mix(digest *d, const void *p, size_t n)
 {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        d->h = (d->h ^ b[i]) * 1099511628211ULL; /* FNV-1a */
+    d->h = fnv1a(d->h, p, n);
 }
 
 static int on_event(void *user, const char *event, const char *payload, size_t len)
@@ -47,7 +46,7 @@ static llmb_status parse(const uint8_t *data, size_t size, const uint8_t *cuts, 
     size_t off = 0, k = 0;
     if (!p)
         abort();
-    d->h = 1469598103934665603ULL;
+    d->h = FNV_OFFSET;
     d->events = 0;
     while (st == LLMB_OK && off < size) {
         size_t n = ncuts ? (size_t)cuts[k++ % ncuts] + 1 : size;
